@@ -1,0 +1,303 @@
+#define _GNU_SOURCE
+#include "collector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stack_table.h"
+
+#define DRAIN_MS 10
+#define FLUSH_NS 1000000000ull /* a complete zstd frame at least every second */
+#define MAPS_NS 2000000000ull  /* look for newly mapped code every 2 s */
+
+struct coll {
+    const struct collector_args *a;
+    struct sfw *w;
+    struct ring_reader rd;
+    struct stack_table *stacks;
+    uint64_t *scratch;
+    /* tid -> thread index, open addressing */
+    uint32_t *tid_keys, *tid_vals;
+    size_t tid_cap, nthreads;
+    /* mappings already written, by start address */
+    uint64_t *map_starts;
+    size_t nmaps, map_cap;
+    uint64_t written, torn;
+    bool write_failed;
+};
+
+static uint64_t now(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line, "goprof: ");
+    va_list ap;
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t rc = write(2, line, (size_t)n);
+    (void)rc;
+}
+
+static uint32_t thread_index(struct coll *c, uint32_t tid)
+{
+    if (c->nthreads * 2 >= c->tid_cap) {
+        size_t ncap = c->tid_cap ? c->tid_cap * 2 : 256;
+        uint32_t *k = calloc(ncap, 4), *v = calloc(ncap, 4);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            return 0;
+        }
+        for (size_t i = 0; i < c->tid_cap; i++) {
+            if (!c->tid_keys[i])
+                continue;
+            size_t j = (c->tid_keys[i] * 2654435761u) & (ncap - 1);
+            while (k[j])
+                j = (j + 1) & (ncap - 1);
+            k[j] = c->tid_keys[i];
+            v[j] = c->tid_vals[i];
+        }
+        free(c->tid_keys);
+        free(c->tid_vals);
+        c->tid_keys = k;
+        c->tid_vals = v;
+        c->tid_cap = ncap;
+    }
+    size_t j = (tid * 2654435761u) & (c->tid_cap - 1);
+    while (c->tid_keys[j]) {
+        if (c->tid_keys[j] == tid)
+            return c->tid_vals[j];
+        j = (j + 1) & (c->tid_cap - 1);
+    }
+    c->tid_keys[j] = tid;
+    c->tid_vals[j] = (uint32_t)c->nthreads;
+    /* The name is read while the thread lives; after the program ends
+     * /proc no longer has it. */
+    char path[64], name[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%u/comm", (int)c->a->pid, tid);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fgets(name, sizeof name, f))
+            name[strcspn(name, "\n")] = 0;
+        fclose(f);
+    }
+    sfw_thread(c->w, c->nthreads, tid, name);
+    return (uint32_t)c->nthreads++;
+}
+
+static bool map_known(struct coll *c, uint64_t start)
+{
+    for (size_t i = 0; i < c->nmaps; i++)
+        if (c->map_starts[i] == start)
+            return true;
+    return false;
+}
+
+/* Writes every executable mapping not written yet. The main executable's
+ * mappings carry its build id, so the report can check the binary. */
+static void write_maps(struct coll *c)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)c->a->pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    char line[4096 + 128];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long lo, hi, off;
+        char perms[8];
+        int name_at = 0;
+        if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &lo, &hi, perms, &off, &name_at) < 4)
+            continue;
+        if (perms[2] != 'x' || map_known(c, lo))
+            continue;
+        char *name = name_at ? line + name_at : (char *)"";
+        name[strcspn(name, "\n")] = 0;
+        if (c->nmaps == c->map_cap) {
+            size_t ncap = c->map_cap ? c->map_cap * 2 : 32;
+            uint64_t *n = realloc(c->map_starts, ncap * sizeof *n);
+            if (!n)
+                break;
+            c->map_starts = n;
+            c->map_cap = ncap;
+        }
+        c->map_starts[c->nmaps++] = lo;
+        bool main_exe = !strcmp(name, c->a->hdr.exe_path);
+        struct sf_mapping m = {lo, hi, off, SF_MAP_EXEC | (main_exe ? SF_MAP_MAIN : 0), name,
+                               main_exe ? c->a->hdr.build_id : ""};
+        sfw_mapping(c->w, &m);
+    }
+    fclose(f);
+}
+
+static void drain(struct coll *c, bool dead)
+{
+    struct ring *r = c->a->ring;
+    for (;;) {
+        struct ring_slot *s;
+        enum ring_next st = ring_next(&c->rd, dead, &s);
+        if (st == RING_EMPTY)
+            break;
+        if (st == RING_TORN) {
+            c->torn++;
+            ring_release(&c->rd, s);
+            continue;
+        }
+        uint32_t n = s->nframes <= r->depth ? s->nframes : r->depth;
+        memcpy(c->scratch, s->pcs, n * sizeof *c->scratch);
+        uint32_t tid = s->tid, flags = s->flags;
+        uint64_t t = s->time_ns, goid = s->goid, weight = s->weight;
+        ring_release(&c->rd, s);
+        bool is_new;
+        int64_t id = stack_table_intern(c->stacks, c->scratch, n, flags, &is_new);
+        if (id < 0)
+            continue;
+        if (is_new)
+            sfw_stack(c->w, (uint64_t)id, flags, c->scratch, n);
+        uint32_t ti = thread_index(c, tid);
+        sfw_sample(c->w, (uint64_t)id, ti, goid, t, weight);
+        c->written += weight;
+    }
+}
+
+static void counters(struct coll *c, struct sf_counters *k)
+{
+    struct ring_counters *rc = &c->a->ring->counters;
+    k->signals = atomic_load(&rc->signals);
+    k->samples = atomic_load(&rc->samples);
+    k->dropped_signals = atomic_load(&rc->dropped_signals);
+    k->dropped_weight = atomic_load(&rc->dropped_weight);
+    k->torn = c->torn;
+    k->threads = atomic_load(&rc->threads);
+    k->forwarded = atomic_load(&rc->forwarded);
+    k->timer_errors = atomic_load(&rc->timer_errors);
+}
+
+static void flush(struct coll *c)
+{
+    struct sf_counters k;
+    counters(c, &k);
+    sfw_counters(c->w, &k);
+    if (sfw_flush(c->w) != 0 && !c->write_failed) {
+        c->write_failed = true;
+        /* Stop the handler's work too; the program itself runs on. */
+        atomic_store(&c->a->ring->stopped, 1);
+        say("cannot write %s: %s; profiling stopped, the program continues", c->a->path,
+            sfw_error(c->w));
+    }
+}
+
+static bool program_gone(int pidfd, pid_t pid)
+{
+    if (pidfd >= 0) {
+        struct pollfd p = {pidfd, POLLIN, 0};
+        return poll(&p, 1, 0) > 0;
+    }
+    return getppid() != pid;
+}
+
+static void detach_from_program(void)
+{
+    prctl(PR_SET_NAME, "goprof-collect");
+    /* Ctrl-C, a hang-up or a terminal stop reach the whole process group:
+     * the collector outlives the program by design, so it ignores them and
+     * finishes when the program is gone. */
+    static const int ignored[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE, SIGTSTP,
+                                  SIGTTOU, SIGTTIN, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+        signal(ignored[i], SIG_IGN);
+    /* Keep stderr for the summary; do not hold the program's stdin/stdout
+     * open after it ends (a pipeline reading its output would wait on us). */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        close(null);
+    }
+}
+
+static void __attribute__((noreturn)) collector_main(const struct collector_args *a)
+{
+    detach_from_program();
+    int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
+    struct coll c = {.a = a};
+    c.w = sfw_open(a->fd, 3);
+    c.rd.r = a->ring;
+    c.stacks = stack_table_new();
+    c.scratch = malloc((a->ring->depth + 1) * sizeof *c.scratch);
+    if (!c.w || !c.stacks || !c.scratch) {
+        say("collector out of memory; profiling stopped, the program continues");
+        atomic_store(&a->ring->stopped, 1);
+        _exit(1);
+    }
+    sfw_header(c.w, &a->hdr);
+    if (a->note && *a->note)
+        sfw_note(c.w, a->note);
+    write_maps(&c);
+    flush(&c);
+    uint64_t last_flush = now(CLOCK_MONOTONIC), last_maps = last_flush;
+    bool dead = false;
+    while (!dead) {
+        if (pidfd >= 0) {
+            struct pollfd p = {pidfd, POLLIN, 0};
+            dead = poll(&p, 1, DRAIN_MS) > 0;
+        } else {
+            usleep(DRAIN_MS * 1000);
+            dead = program_gone(-1, a->pid);
+        }
+        drain(&c, dead);
+        uint64_t t = now(CLOCK_MONOTONIC);
+        if (!dead && t - last_maps >= MAPS_NS) {
+            write_maps(&c);
+            last_maps = t;
+        }
+        if (t - last_flush >= FLUSH_NS) {
+            flush(&c);
+            last_flush = t;
+        }
+    }
+    drain(&c, true);
+    sfw_trailer(c.w, now(CLOCK_REALTIME), now(CLOCK_MONOTONIC));
+    flush(&c);
+    close(a->fd); /* releases the lock: readers may go */
+    if (!a->quiet && !c.write_failed) {
+        struct sf_counters k;
+        counters(&c, &k);
+        say("%llu samples written, %llu dropped, %llu threads seen, file %s%s",
+            (unsigned long long)c.written, (unsigned long long)(k.dropped_weight + c.torn),
+            (unsigned long long)k.threads, a->path,
+            k.timer_errors ? " (some threads could not be sampled)" : "");
+    }
+    _exit(0);
+}
+
+int collector_spawn(const struct collector_args *a)
+{
+    pid_t p = fork();
+    if (p < 0)
+        return -1;
+    if (p == 0)
+        collector_main(a);
+    return 0;
+}

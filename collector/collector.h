@@ -1,0 +1,30 @@
+/* The collector: a process forked from the profiled program at start-up.
+ * It drains the shared ring every 10 ms, de-duplicates stacks and appends
+ * zstd frames to the sample file; it notices the program's end through a
+ * pidfd (however the program ends: exit_group, a signal, SIGKILL) and then
+ * drains what is left, writes the trailer, releases the file's lock and
+ * prints one summary line. */
+#ifndef GOPROF_COLLECTOR_H
+#define GOPROF_COLLECTOR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "ring.h"
+#include "sample_format.h"
+
+struct collector_args {
+    struct ring *ring;
+    int fd;           /* the sample file, locked */
+    const char *path; /* its name, for messages */
+    pid_t pid;        /* the profiled program */
+    bool quiet;
+    struct sf_header hdr;
+    const char *note; /* written to the file when non-empty */
+};
+
+/* Forks the collector. Returns 0 in the parent, -1 (errno) on failure.
+ * The child never returns. */
+int collector_spawn(const struct collector_args *a);
+
+#endif

@@ -1,0 +1,158 @@
+/* Start-up of the profiler inside the host program.
+ *
+ * The constructor runs before the Go runtime (LD_PRELOAD or DT_NEEDED
+ * libraries are initialised before the executable's main), while the
+ * process is still single-threaded. That is the moment to fork the
+ * collector: Go ends processes with a raw exit_group, so nothing of ours
+ * runs at exit, and only a process outside the dying one can finish the
+ * file. Everything that can fail is checked here; on any failure the
+ * program runs on unprofiled. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "config.h"
+#include "goinfo.h"
+#include "log.h"
+#include "outfile.h"
+#include "ring.h"
+#include "sampler.h"
+#include "sigchain.h"
+#include "source.h"
+#include "threads.h"
+
+static uint64_t now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void read_cmdline(char *out, size_t outlen)
+{
+    out[0] = 0;
+    FILE *f = fopen("/proc/self/cmdline", "re");
+    if (!f)
+        return;
+    size_t n = fread(out, 1, outlen - 1, f);
+    fclose(f);
+    for (size_t i = 0; i + 1 < n; i++)
+        if (!out[i])
+            out[i] = ' ';
+    out[n] = 0;
+}
+
+/* Picks the sampling engine. Returns 0, or -1 when the user's choice
+ * cannot be honoured. note receives what the file should say about it. */
+static int choose_source(const struct goprof_config *cfg, struct source_cfg *sc, char *note,
+                         size_t notelen)
+{
+    sc->hz = cfg->hz;
+    sc->signo = cfg->signo;
+    sc->kind = SF_SOURCE_TIMER;
+    note[0] = 0;
+    if (cfg->source == SOURCE_TIMER)
+        return 0;
+    char why[200];
+    if (source_perf_probe(cfg->hz, &sc->exclude_kernel, why, sizeof why) == 0) {
+        sc->kind = SF_SOURCE_PERF;
+        if (sc->exclude_kernel)
+            snprintf(note, notelen, "perf_event_paranoid allows user time only: "
+                     "CPU time spent in the kernel is not sampled");
+        return 0;
+    }
+    if (cfg->source == SOURCE_PERF) {
+        goprof_log("GOPROF_SOURCE=perf, but %s; profiling disabled "
+                   "(GOPROF_SOURCE=timer works without perf events)", why);
+        return -1;
+    }
+    snprintf(note, notelen, "perf cpu-clock unavailable (%s): sampled with the "
+             "thread CPU-time timer, weighted by overruns", why);
+    return 0;
+}
+
+__attribute__((constructor)) static void goprof_init(void)
+{
+    char err[512];
+    int rc = goinfo_load(err, sizeof err);
+    if (rc == 1)
+        return; /* not a Go program: stay inert (shells, env, time, ...) */
+    struct goprof_config cfg;
+    if (config_load(&cfg) != 0)
+        return;
+    if (rc != 0) {
+        goprof_log("cannot use the Go runtime tables of %s: %s; profiling disabled",
+                   goinfo.exe_path, err);
+        return;
+    }
+    struct source_cfg sc;
+    char source_note[512];
+    if (choose_source(&cfg, &sc, source_note, sizeof source_note) != 0)
+        return;
+
+    struct ring *ring = ring_create(cfg.depth);
+    if (!ring) {
+        goprof_log("cannot map the sample ring: %s; profiling disabled", strerror(errno));
+        return;
+    }
+    int pid = getpid();
+    char path[PATH_MAX];
+    int fd = outfile_open(cfg.out_pattern, pid, path, sizeof path);
+    if (fd < 0)
+        return;
+
+    char cmdline[1024], host[256] = "";
+    read_cmdline(cmdline, sizeof cmdline);
+    gethostname(host, sizeof host - 1);
+    struct collector_args ca = {
+        .ring = ring,
+        .fd = fd,
+        .path = path,
+        .pid = pid,
+        .quiet = cfg.quiet,
+        .hdr = {.version = SF_VERSION,
+                .pid = (uint64_t)pid,
+                .start_unix_ns = now_ns(CLOCK_REALTIME),
+                .start_mono_ns = now_ns(CLOCK_MONOTONIC),
+                .hz = cfg.hz,
+                .period_ns = 1000000000ull / cfg.hz,
+                .source = (uint64_t)sc.kind,
+                .depth_limit = cfg.depth,
+                .unwind = SF_UNWIND_GO,
+                .exe_path = goinfo.exe_path,
+                .build_id = goinfo.build_id,
+                .go_version = goinfo.go_version,
+                .go_build_id = goinfo.go_build_id,
+                .cmdline = cmdline,
+                .hostname = host},
+        .note = source_note,
+    };
+    if (collector_spawn(&ca) != 0) {
+        goprof_log("cannot start the collector process: %s; profiling disabled",
+                   strerror(errno));
+        close(fd);
+        return;
+    }
+    close(fd); /* the collector holds the file and its lock now */
+
+    struct unwind_env env = {.tab = &goinfo.tab,
+                             .text_lo = goinfo.text_start,
+                             .text_hi = goinfo.text_end,
+                             .ranges = goinfo.ranges,
+                             .nranges = goinfo.nranges};
+    unwind_find_injected(&env);
+    sampler_init(&env);
+    goprof_ring = ring;
+    if (sigchain_install(cfg.signo, source_is_ours, sampler_take) != 0) {
+        goprof_log("cannot install the handler for signal %d: %s; profiling disabled",
+                   cfg.signo, strerror(errno));
+        atomic_store(&ring->stopped, 1);
+        return;
+    }
+    threads_start(&sc);
+}

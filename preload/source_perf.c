@@ -1,0 +1,102 @@
+/* The perf_event cpu-clock engine; see source.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "source.h"
+
+/* Which fds are our perf events: the handler's test for a POLL_IN signal. */
+#define MAX_TRACKED_FD 65536
+static _Atomic uint64_t perf_fds[MAX_TRACKED_FD / 64];
+
+static void track_fd(int fd, bool on)
+{
+    if (fd < 0 || fd >= MAX_TRACKED_FD)
+        return;
+    uint64_t bit = 1ull << (fd % 64);
+    if (on)
+        atomic_fetch_or(&perf_fds[fd / 64], bit);
+    else
+        atomic_fetch_and(&perf_fds[fd / 64], ~bit);
+}
+
+bool source_perf_owns_fd(int fd)
+{
+    return fd >= 0 && fd < MAX_TRACKED_FD &&
+           (atomic_load_explicit(&perf_fds[fd / 64], memory_order_relaxed) >> (fd % 64)) & 1;
+}
+
+static int perf_open(unsigned hz, pid_t tid, bool exclude_kernel)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.type = PERF_TYPE_SOFTWARE;
+    a.config = PERF_COUNT_SW_CPU_CLOCK;
+    a.sample_period = 1000000000ull / hz;
+    a.wakeup_events = 1; /* a signal on every overflow */
+    a.disabled = 1;
+    a.exclude_kernel = exclude_kernel;
+    a.exclude_hv = 1;
+    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int source_perf_probe(unsigned hz, bool *exclude_kernel, char *why, size_t whylen)
+{
+    /* Kernel time is part of CPU time: count it when perf_event_paranoid
+     * allows, else fall back to user time only. */
+    for (int ek = 0; ek < 2; ek++) {
+        int fd = perf_open(hz, 0, ek);
+        if (fd >= 0) {
+            close(fd);
+            *exclude_kernel = ek;
+            return 0;
+        }
+        if (errno != EACCES && errno != EPERM)
+            break;
+    }
+    snprintf(why, whylen, "perf_event_open(cpu-clock): %s", strerror(errno));
+    return -1;
+}
+
+int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *out, char *why,
+                    size_t whylen)
+{
+    int fd = perf_open(c->hz, tid, c->exclude_kernel);
+    if (fd < 0) {
+        snprintf(why, whylen, "perf_event_open: %s", strerror(errno));
+        return -1;
+    }
+    struct f_owner_ex owner = {F_OWNER_TID, tid};
+    if (fcntl(fd, F_SETFL, O_ASYNC) != 0 || fcntl(fd, F_SETSIG, c->signo) != 0 ||
+        fcntl(fd, F_SETOWN_EX, &owner) != 0) {
+        snprintf(why, whylen, "fcntl on perf event: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    track_fd(fd, true);
+    if (ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+        snprintf(why, whylen, "enabling perf event: %s", strerror(errno));
+        track_fd(fd, false);
+        close(fd);
+        return -1;
+    }
+    out->kind = SF_SOURCE_PERF;
+    out->fd = fd;
+    out->timer_id = -1;
+    return 0;
+}
+
+void source_perf_disarm(struct source_arm *a)
+{
+    ioctl(a->fd, PERF_EVENT_IOC_DISABLE, 0);
+    track_fd(a->fd, false);
+    close(a->fd);
+}

@@ -1,0 +1,3 @@
+module goprof.test/workloads
+
+go 1.19

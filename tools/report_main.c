@@ -1,0 +1,164 @@
+/* goprof-report: sample files -> pprof, folded stacks; and --addr2line. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr2line.h"
+#include "output.h"
+#include "report.h"
+
+#ifndef GOPROF_VERSION
+#define GOPROF_VERSION "0.1.0"
+#endif
+
+enum format { FMT_AUTO, FMT_PPROF, FMT_FOLDED };
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: goprof-report [options] FILE.zst...\n"
+"       goprof-report --addr2line --binary BIN [ADDR...]\n"
+"\n"
+"Turns goprof sample files into a CPU profile. With several files, their\n"
+"samples are merged into one profile.\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE     write to FILE instead of stdout; the format follows\n"
+"                        the extension (.pb.gz, .pb: pprof; .folded, .txt: folded)\n"
+"  -f, --format FORMAT   pprof (gzipped protobuf for go tool pprof, the default)\n"
+"                        or folded (FlameGraph \"root;...;leaf count\" lines)\n"
+"      --binary PATH     the executable that was profiled, when it is not at the\n"
+"                        path recorded in the file; its build id must match\n"
+"      --no-inline       do not expand inlined functions into frames of their own\n"
+"      --wait SECONDS    how long to wait for a collector still writing a file\n"
+"                        (default 30)\n"
+"      --no-wait         read a file that is still being written, as far as it goes\n"
+"      --addr2line       print the frames at each address of --binary (hex, as\n"
+"                        arguments or one per line on stdin), innermost first:\n"
+"                        a function line and a file:line line per frame\n"
+"  -q, --quiet           no warnings on stderr\n"
+"  -h, --help            this help\n"
+"      --version         print the version\n"
+"\n"
+"Examples:\n"
+"  goprof-report samples.zst > cpu.pb.gz && go tool pprof -top cpu.pb.gz\n"
+"  goprof-report -o cpu.folded samples.zst\n"
+"  goprof-report --binary ./app.unstripped samples.zst > cpu.pb.gz\n"
+"  goprof-report --addr2line --binary ./app 0x4a12f0\n");
+}
+
+static enum format format_from_name(const char *s)
+{
+    if (!strcmp(s, "pprof") || !strcmp(s, "pb") || !strcmp(s, "proto"))
+        return FMT_PPROF;
+    if (!strcmp(s, "folded") || !strcmp(s, "collapsed"))
+        return FMT_FOLDED;
+    return FMT_AUTO;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+static enum format format_from_path(const char *p)
+{
+    if (ends_with(p, ".pb.gz") || ends_with(p, ".pb") || ends_with(p, ".pprof"))
+        return FMT_PPROF;
+    if (ends_with(p, ".folded") || ends_with(p, ".txt") || ends_with(p, ".collapsed"))
+        return FMT_FOLDED;
+    return FMT_AUTO;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_BINARY = 256, OPT_NO_INLINE, OPT_WAIT, OPT_NO_WAIT, OPT_ADDR2LINE, OPT_VERSION };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},   {"format", required_argument, 0, 'f'},
+        {"binary", required_argument, 0, OPT_BINARY},
+        {"no-inline", no_argument, 0, OPT_NO_INLINE},
+        {"wait", required_argument, 0, OPT_WAIT}, {"no-wait", no_argument, 0, OPT_NO_WAIT},
+        {"addr2line", no_argument, 0, OPT_ADDR2LINE}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, OPT_VERSION},
+        {0, 0, 0, 0}};
+    const char *output = NULL;
+    enum format fmt = FMT_AUTO;
+    struct report_opts ro = {.expand_inline = true, .wait_seconds = 30};
+    bool addr2line = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:f:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case 'f':
+            fmt = format_from_name(optarg);
+            if (fmt == FMT_AUTO) {
+                fprintf(stderr, "goprof-report: unknown format '%s' (expected pprof or folded)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case OPT_BINARY: ro.binary = optarg; break;
+        case OPT_NO_INLINE: ro.expand_inline = false; break;
+        case OPT_WAIT: {
+            char *end;
+            ro.wait_seconds = strtod(optarg, &end);
+            if (*end || ro.wait_seconds < 0) {
+                fprintf(stderr, "goprof-report: --wait expects seconds, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case OPT_NO_WAIT: ro.wait_seconds = 0; break;
+        case OPT_ADDR2LINE: addr2line = true; break;
+        case 'q': ro.quiet = true; break;
+        case 'h': usage(stdout); return 0;
+        case OPT_VERSION: printf("goprof-report %s\n", GOPROF_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (addr2line)
+        return addr2line_main(ro.binary, argv + optind, argc - optind, ro.expand_inline);
+    if (optind >= argc) {
+        fprintf(stderr, "goprof-report: no sample file given (try: goprof-report samples.zst "
+                        "> cpu.pb.gz; --help for more)\n");
+        return 2;
+    }
+    if (fmt == FMT_AUTO && output)
+        fmt = format_from_path(output);
+    if (fmt == FMT_AUTO)
+        fmt = FMT_PPROF;
+    if (fmt == FMT_PPROF && !output && isatty(1)) {
+        fprintf(stderr, "goprof-report: not writing a binary pprof profile to a terminal; "
+                        "redirect it (> cpu.pb.gz), use -o FILE or --format=folded\n");
+        return 2;
+    }
+
+    struct report r;
+    char err[1024];
+    if (report_build(&r, argv + optind, argc - optind, &ro, err, sizeof err) != 0) {
+        fprintf(stderr, "goprof-report: %s\n", err);
+        report_free(&r);
+        return 1;
+    }
+    FILE *out = stdout;
+    if (output && !(out = fopen(output, "wb"))) {
+        fprintf(stderr, "goprof-report: cannot write %s: %m\n", output);
+        report_free(&r);
+        return 1;
+    }
+    int rc = fmt == FMT_FOLDED ? write_folded(&r, out, err, sizeof err)
+                               : write_pprof(&r, out, err, sizeof err);
+    if (fflush(out) != 0 && rc == 0) {
+        snprintf(err, sizeof err, "write failed: %m");
+        rc = -1;
+    }
+    if (out != stdout)
+        fclose(out);
+    if (rc != 0)
+        fprintf(stderr, "goprof-report: %s%s%s\n", output ? output : "", output ? ": " : "", err);
+    report_free(&r);
+    return rc ? 1 : 0;
+}

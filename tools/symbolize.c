@@ -1,0 +1,93 @@
+#include "symbolize.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct symbolizer {
+    bool expand_inline;
+    struct binary **bins;
+    size_t nbins;
+};
+
+struct symbolizer *symbolizer_new(bool expand_inline)
+{
+    struct symbolizer *s = calloc(1, sizeof *s);
+    if (s)
+        s->expand_inline = expand_inline;
+    return s;
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nbins; i++) {
+        elfimg_close(&s->bins[i]->img);
+        free(s->bins[i]->path);
+        free(s->bins[i]);
+    }
+    free(s->bins);
+    free(s);
+}
+
+struct binary *symbolizer_binary(struct symbolizer *s, const char *path, char *err,
+                                 size_t errlen)
+{
+    for (size_t i = 0; i < s->nbins; i++)
+        if (!strcmp(s->bins[i]->path, path))
+            return s->bins[i];
+    struct binary *b = calloc(1, sizeof *b);
+    struct binary **nb = realloc(s->bins, (s->nbins + 1) * sizeof *nb);
+    if (!b || !nb) {
+        free(b);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    s->bins = nb;
+    if (elfimg_open(&b->img, path, err, errlen) != 0) {
+        free(b);
+        return NULL;
+    }
+    b->path = strdup(path);
+    elfimg_build_id_hex(&b->img, b->build_id, sizeof b->build_id);
+    if (gobin_is_go(&b->img)) {
+        char gerr[256];
+        if (gobin_open(&b->go, &b->img, gerr, sizeof gerr) != 0) {
+            snprintf(err, errlen, "%s: %s", path, gerr);
+            elfimg_close(&b->img);
+            free(b->path);
+            free(b);
+            return NULL;
+        }
+        b->is_go = true;
+    }
+    s->bins[s->nbins++] = b;
+    return b;
+}
+
+int symbolize(struct symbolizer *s, struct binary *b, uint64_t vaddr, bool is_return,
+              struct sym_frame *out, int max)
+{
+    if (max <= 0)
+        return 0;
+    uint64_t pc = is_return && vaddr ? vaddr - 1 : vaddr;
+    struct pcln_func f;
+    if (b->is_go && pcln_find(&b->go.tab, pc, &f)) {
+        struct pcln_frame fr[64];
+        uint64_t inl_size = 0;
+        const uint8_t *inl =
+            s->expand_inline ? gobin_inltree(&b->go, &b->img, &f, &inl_size) : NULL;
+        int n = pcln_frames(&b->go.tab, &f, pc, inl, inl_size, fr, max < 64 ? max : 64);
+        for (int i = 0; i < n; i++)
+            out[i] = (struct sym_frame){fr[i].function, fr[i].file, fr[i].line,
+                                        fr[i].start_line, fr[i].inlined, FRAME_GO};
+        return n;
+    }
+    const struct elf_funcsym *sym = elfimg_func_at(&b->img, pc);
+    if (sym) {
+        out[0] = (struct sym_frame){sym->name, "", 0, 0, false, FRAME_C};
+        return 1;
+    }
+    return 0;
+}
