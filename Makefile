@@ -17,7 +17,16 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_LIBS    := -lzstd -lelf -ldl -lpthread
 REPORT_LIBS := -lzstd -lelf -lz
 
-.PHONY: all test unit e2e clean
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+# What unit tests may link: everything but the two entry points and the
+# parts of the library that only make sense inside a profiled process.
+# Support files in tests/unit (not named test_*) are linked into every test.
+UNIT_LINK   := $(filter-out tools/report_main.c,$(REPORT_SRC)) preload/unwind.c \
+               collector/stack_table.c collector/ring.c \
+               $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+
+.PHONY: all test unit clean
 all: $(B)/libgoprof.so $(B)/goprof-report
 
 $(B)/obj/%.o: %.c
@@ -31,6 +40,18 @@ $(B)/libgoprof.so: $(call obj,$(LIB_SRC)) preload/exports.map
 
 $(B)/goprof-report: $(call obj,$(REPORT_SRC))
 	$(CC) -o $@ $^ $(REPORT_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(call obj,$(UNIT_LINK))
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(call obj,$(UNIT_LINK)) \
+	    $(REPORT_LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# The whole suite: unit tests, then end-to-end tests that build Go
+# workloads with every Go toolchain found. Ends with "N passed, N failed".
+test: all unit
+	python3 tests/run.py
 
 clean:
 	rm -rf $(B)

@@ -280,7 +280,8 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
     drain(&c, true);
     sfw_trailer(c.w, now(CLOCK_REALTIME), now(CLOCK_MONOTONIC));
     flush(&c);
-    close(a->fd); /* releases the lock: readers may go */
+    /* The summary goes out before the lock is released, so that whoever
+     * waits for the file also finds the line on stderr. */
     if (!a->quiet && !c.write_failed) {
         struct sf_counters k;
         counters(&c, &k);
@@ -289,6 +290,7 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
             (unsigned long long)k.threads, a->path,
             k.timer_errors ? " (some threads could not be sampled)" : "");
     }
+    close(a->fd); /* releases the lock: readers may go */
     _exit(0);
 }
 
