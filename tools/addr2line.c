@@ -6,10 +6,13 @@
 
 #include "symbolize.h"
 
-static void print_addr(struct symbolizer *s, struct binary *b, const char *text)
+static void print_addr(struct symbolizer *s, struct binary *b, const char *text,
+                       bool show_addr)
 {
     char *end;
     unsigned long long a = strtoull(text, &end, 16);
+    if (show_addr)
+        printf("0x%016llx\n", a);
     while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
         end++;
     struct sym_frame fr[64];
@@ -27,7 +30,8 @@ static void print_addr(struct symbolizer *s, struct binary *b, const char *text)
     }
 }
 
-int addr2line_main(const char *binary, char *const *addrs, int naddrs, bool expand_inline)
+int addr2line_main(const char *binary, char *const *addrs, int naddrs, bool expand_inline,
+                   bool show_addr)
 {
     if (!binary) {
         fprintf(stderr, "goprof-report: --addr2line needs --binary PATH\n");
@@ -43,11 +47,11 @@ int addr2line_main(const char *binary, char *const *addrs, int naddrs, bool expa
     }
     if (naddrs > 0) {
         for (int i = 0; i < naddrs; i++)
-            print_addr(s, b, addrs[i]);
+            print_addr(s, b, addrs[i], show_addr);
     } else {
         char line[256];
         while (fgets(line, sizeof line, stdin)) {
-            print_addr(s, b, line);
+            print_addr(s, b, line, show_addr);
             fflush(stdout); /* answer line by line, for use as a coprocess */
         }
     }

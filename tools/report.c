@@ -286,6 +286,101 @@ static int open_binaries(struct report *r, struct file_ctx *fc, const struct rep
     return 0;
 }
 
+/* One group of samples: a stack, and the thread or goroutine it is
+ * grouped by (0 when not grouping). */
+struct group_count {
+    uint32_t stack;
+    uint64_t group;
+    uint64_t count;
+};
+
+static int by_stack_group(const void *a, const void *b)
+{
+    const struct group_count *x = a, *y = b;
+    if (x->stack != y->stack)
+        return x->stack < y->stack ? -1 : 1;
+    return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/* The synthetic root frame that --group-by adds to every stack. */
+static int64_t group_loc(struct report *r, struct file_ctx *fc, const struct report_opts *o,
+                         uint64_t group)
+{
+    char name[128];
+    if (o->group_by == GROUP_THREAD) {
+        const struct sf_thread *t = &fc->f->threads[group];
+        snprintf(name, sizeof name, "thread %llu%s%s%s", (unsigned long long)t->tid,
+                 *t->name ? " (" : "", t->name, *t->name ? ")" : "");
+    } else {
+        snprintf(name, sizeof name, "goroutine %llu", (unsigned long long)group);
+    }
+    uint64_t key = hash_str(13, name);
+    uint64_t v;
+    if (u64map_get(&r->loc_index, key, &v) && !strcmp(r->funcs[r->lines[r->locs[v].line_off].func].name, name))
+        return (int64_t)v;
+    const struct sym_frame fr = {own(r, strdup(name)), "", 0, 0, false, FRAME_UNKNOWN};
+    return add_loc(r, key, 0, 0, &fr, 1);
+}
+
+/* Aggregates the file's samples per (stack, group) and adds them to the
+ * report as symbolized location lists. */
+static int add_stacks(struct report *r, struct file_ctx *fc, const struct report_opts *o,
+                      char *err, size_t errlen)
+{
+    struct sample_file *f = fc->f;
+    struct group_count *gc = malloc((f->nsamples + 1) * sizeof *gc);
+    uint32_t *ids = malloc((SF_MAX_DEPTH + 2) * sizeof *ids);
+    int64_t trunc = truncated_loc(r);
+    if (!gc || !ids || trunc < 0) {
+        free(gc);
+        free(ids);
+        snprintf(err, errlen, "%s: out of memory", f->path);
+        return -1;
+    }
+    for (size_t i = 0; i < f->nsamples; i++) {
+        const struct sf_sample *s = &f->samples[i];
+        uint64_t group = o->group_by == GROUP_THREAD      ? s->thread
+                         : o->group_by == GROUP_GOROUTINE ? s->goid
+                                                          : 0;
+        gc[i] = (struct group_count){s->stack, group, s->weight};
+    }
+    qsort(gc, f->nsamples, sizeof *gc, by_stack_group);
+    int rc = 0;
+    for (size_t i = 0; !rc && i < f->nsamples; i++) {
+        uint64_t count = gc[i].count;
+        while (i + 1 < f->nsamples && gc[i + 1].stack == gc[i].stack &&
+               gc[i + 1].group == gc[i].group)
+            count += gc[++i].count;
+        const struct sf_stack *st = &f->stacks[gc[i].stack];
+        uint32_t n = 0;
+        for (uint32_t k = 0; k < st->n && n < SF_MAX_DEPTH; k++) {
+            int64_t id = loc_for(r, fc, f->pcs[st->pcs_off + k], k == 0);
+            if (id < 0) {
+                rc = -1;
+                break;
+            }
+            ids[n++] = (uint32_t)id;
+        }
+        if (!rc && (st->flags & SF_STACK_TRUNCATED))
+            ids[n++] = (uint32_t)trunc;
+        if (!rc && o->group_by != GROUP_NONE) {
+            int64_t g = group_loc(r, fc, o, gc[i].group);
+            if (g < 0)
+                rc = -1;
+            else
+                ids[n++] = (uint32_t)g;
+        }
+        if (!rc)
+            rc = add_sample(r, ids, n, count, count * f->hdr.period_ns);
+        r->total_count += count;
+    }
+    if (rc)
+        snprintf(err, errlen, "%s: out of memory", f->path);
+    free(gc);
+    free(ids);
+    return rc;
+}
+
 static const char *source_name(uint64_t s)
 {
     return s == SF_SOURCE_PERF ? "perf cpu-clock" : s == SF_SOURCE_TIMER ? "cpu timer" : "?";
@@ -311,36 +406,8 @@ static int add_file(struct report *r, const char *path, const struct report_opts
                 f->nsamples, (unsigned long long)f->frames);
     struct file_ctx fc = {.f = f};
     int rc = open_binaries(r, &fc, o, err, errlen);
-    uint64_t *counts = rc ? NULL : calloc(f->nstacks + 1, sizeof *counts);
-    uint32_t *ids = rc ? NULL : malloc((SF_MAX_DEPTH + 1) * sizeof *ids);
-    if (!rc && (!counts || !ids)) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        rc = -1;
-    }
-    for (size_t i = 0; !rc && i < f->nsamples; i++)
-        counts[f->samples[i].stack] += f->samples[i].weight;
-    int64_t trunc = rc ? -1 : truncated_loc(r);
-    for (size_t s = 0; !rc && s < f->nstacks; s++) {
-        if (!counts[s])
-            continue;
-        const struct sf_stack *st = &f->stacks[s];
-        uint32_t n = 0;
-        for (uint32_t i = 0; i < st->n && n < SF_MAX_DEPTH; i++) {
-            int64_t id = loc_for(r, &fc, f->pcs[st->pcs_off + i], i == 0);
-            if (id < 0) {
-                rc = -1;
-                break;
-            }
-            ids[n++] = (uint32_t)id;
-        }
-        if (!rc && (st->flags & SF_STACK_TRUNCATED) && trunc >= 0)
-            ids[n++] = (uint32_t)trunc;
-        if (!rc && add_sample(r, ids, n, counts[s], counts[s] * f->hdr.period_ns) != 0)
-            rc = -1;
-        if (rc)
-            snprintf(err, errlen, "%s: out of memory", path);
-        r->total_count += counts[s];
-    }
+    if (!rc)
+        rc = add_stacks(r, &fc, o, err, errlen);
     if (!rc) {
         if (!r->program) {
             r->program = own(r, strdup(f->hdr.exe_path));
@@ -361,8 +428,6 @@ static int add_file(struct report *r, const char *path, const struct report_opts
         r->threads += f->counters.threads;
         r->nfiles++;
     }
-    free(counts);
-    free(ids);
     free(fc.bins);
     free(fc.rmap);
     u64map_free(&fc.pcloc);

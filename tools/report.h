@@ -68,7 +68,10 @@ struct report {
     const char *source;
 };
 
+enum group_by { GROUP_NONE, GROUP_THREAD, GROUP_GOROUTINE };
+
 struct report_opts {
+    enum group_by group_by; /* adds a root frame per thread or goroutine */
     const char *binary;  /* --binary */
     bool expand_inline;
     double wait_seconds; /* for a file still being written; 0 = do not wait */

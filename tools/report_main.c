@@ -32,12 +32,15 @@ static void usage(FILE *f)
 "      --binary PATH     the executable that was profiled, when it is not at the\n"
 "                        path recorded in the file; its build id must match\n"
 "      --no-inline       do not expand inlined functions into frames of their own\n"
+"      --group-by WHAT   thread or goroutine: put each stack under a root frame\n"
+"                        naming its thread (\"thread TID (name)\") or goroutine\n"
 "      --wait SECONDS    how long to wait for a collector still writing a file\n"
 "                        (default 30)\n"
 "      --no-wait         read a file that is still being written, as far as it goes\n"
 "      --addr2line       print the frames at each address of --binary (hex, as\n"
 "                        arguments or one per line on stdin), innermost first:\n"
 "                        a function line and a file:line line per frame\n"
+"  -a, --addresses       with --addr2line: print each address before its frames\n"
 "  -q, --quiet           no warnings on stderr\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
@@ -75,13 +78,16 @@ static enum format format_from_path(const char *p)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_BINARY = 256, OPT_NO_INLINE, OPT_WAIT, OPT_NO_WAIT, OPT_ADDR2LINE, OPT_VERSION };
+    enum { OPT_BINARY = 256, OPT_NO_INLINE, OPT_GROUP_BY, OPT_WAIT, OPT_NO_WAIT, OPT_ADDR2LINE, OPT_VERSION };
+    bool show_addr = false;
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},   {"format", required_argument, 0, 'f'},
         {"binary", required_argument, 0, OPT_BINARY},
         {"no-inline", no_argument, 0, OPT_NO_INLINE},
+        {"group-by", required_argument, 0, OPT_GROUP_BY},
         {"wait", required_argument, 0, OPT_WAIT}, {"no-wait", no_argument, 0, OPT_NO_WAIT},
         {"addr2line", no_argument, 0, OPT_ADDR2LINE}, {"quiet", no_argument, 0, 'q'},
+        {"addresses", no_argument, 0, 'a'},
         {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
     const char *output = NULL;
@@ -89,7 +95,7 @@ int main(int argc, char **argv)
     struct report_opts ro = {.expand_inline = true, .wait_seconds = 30};
     bool addr2line = false;
     int c;
-    while ((c = getopt_long(argc, argv, "o:f:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:f:qha", opts, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
         case 'f':
@@ -102,6 +108,17 @@ int main(int argc, char **argv)
             break;
         case OPT_BINARY: ro.binary = optarg; break;
         case OPT_NO_INLINE: ro.expand_inline = false; break;
+        case OPT_GROUP_BY:
+            if (!strcmp(optarg, "thread"))
+                ro.group_by = GROUP_THREAD;
+            else if (!strcmp(optarg, "goroutine"))
+                ro.group_by = GROUP_GOROUTINE;
+            else {
+                fprintf(stderr, "goprof-report: --group-by expects thread or goroutine, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case OPT_WAIT: {
             char *end;
             ro.wait_seconds = strtod(optarg, &end);
@@ -114,13 +131,15 @@ int main(int argc, char **argv)
         case OPT_NO_WAIT: ro.wait_seconds = 0; break;
         case OPT_ADDR2LINE: addr2line = true; break;
         case 'q': ro.quiet = true; break;
+        case 'a': show_addr = true; break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("goprof-report %s\n", GOPROF_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (addr2line)
-        return addr2line_main(ro.binary, argv + optind, argc - optind, ro.expand_inline);
+        return addr2line_main(ro.binary, argv + optind, argc - optind, ro.expand_inline,
+                              show_addr);
     if (optind >= argc) {
         fprintf(stderr, "goprof-report: no sample file given (try: goprof-report samples.zst "
                         "> cpu.pb.gz; --help for more)\n");

@@ -5,7 +5,13 @@ package main
 
 /*
 #include <stdint.h>
+#include <time.h>
 static uint64_t c_seed(void) { return 88172645463325252ull; }
+static double thread_cpu_seconds(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 */
 import "C"
 
@@ -13,7 +19,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +47,16 @@ func burnB(x uint64) uint64 { return leaf(2*unit, x) }
 //go:noinline
 func burnC(x uint64) uint64 { return leaf(4*unit, x) }
 
+// recurse puts depth frames under the burning loop, for depth limits.
+//
+//go:noinline
+func recurse(depth int, deadline time.Time, x uint64) uint64 {
+	if depth <= 0 {
+		return worker(deadline, x)
+	}
+	return recurse(depth-1, deadline, x) + 1
+}
+
 func worker(deadline time.Time, x uint64) uint64 {
 	for time.Now().Before(deadline) {
 		for i := 0; i < 8; i++ {
@@ -54,7 +72,10 @@ func main() {
 	seconds := flag.Float64("seconds", 2, "how long each goroutine burns CPU")
 	goroutines := flag.Int("goroutines", 4, "number of busy goroutines")
 	end := flag.String("end", "return", "how main ends: return, exit or panic")
+	lock := flag.Bool("lock", false, "lock each goroutine to a thread and print its CPU time")
+	depth := flag.Int("recurse", 0, "extra frames under each worker")
 	flag.Parse()
+	fmt.Println("pid", os.Getpid())
 
 	deadline := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
 	seed := uint64(C.c_seed())
@@ -64,7 +85,17 @@ func main() {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			results[g] = worker(deadline, seed+uint64(g))
+			if *lock {
+				// One thread per goroutine, so that each thread's CPU time
+				// can be compared with the samples it got.
+				runtime.LockOSThread()
+				start := float64(C.thread_cpu_seconds())
+				results[g] = recurse(*depth, deadline, seed+uint64(g))
+				fmt.Printf("thread %d cpu %.6f\n", syscall.Gettid(),
+					float64(C.thread_cpu_seconds())-start)
+				return
+			}
+			results[g] = recurse(*depth, deadline, seed+uint64(g))
 		}(g)
 	}
 	wg.Wait()

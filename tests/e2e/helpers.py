@@ -1,0 +1,65 @@
+"""Shared helpers of the end-to-end modules: reading goprof's outputs and
+go tool pprof's views of them."""
+import re
+
+
+def folded(ctx, sample_files, *args):
+    """[(frames root-first, count)] from goprof-report --format=folded."""
+    r = ctx.goprof_report(["--format=folded"] + list(args) + [str(f) for f in sample_files])
+    if r.returncode != 0:
+        raise RuntimeError("goprof-report failed: " + r.stderr)
+    out = []
+    for line in r.stdout.splitlines():
+        stack, _, n = line.rpartition(" ")
+        out.append((stack.split(";"), int(n)))
+    return out
+
+
+def total(stacks):
+    return sum(n for _, n in stacks)
+
+
+def pprof(ctx, *args):
+    """Runs the newest toolchain's go tool pprof."""
+    go = ctx.toolchains[0].go
+    return ctx.sh([go, "tool", "pprof"] + [str(a) for a in args], timeout=300)
+
+
+def pprof_top(ctx, profile):
+    """{function: (flat_pct, cum_pct)} from go tool pprof -top."""
+    r = pprof(ctx, "-top", "-nodecount=200", profile)
+    if r.returncode != 0:
+        raise RuntimeError("go tool pprof -top failed: " + r.stderr)
+    rows = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*\S+\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+([\d.]+)%\s+(.+)$", line)
+        if m:
+            rows[m.group(3).strip()] = (float(m.group(1)), float(m.group(2)))
+    return rows, r.stdout
+
+
+def pprof_traces(ctx, profile):
+    """[(count, [frames leaf-first])] from go tool pprof -traces; count is
+    the first sample value (samples)."""
+    r = pprof(ctx, "-traces", "-sample_index=samples", profile)
+    if r.returncode != 0:
+        raise RuntimeError("go tool pprof -traces failed: " + r.stderr)
+    traces, cur = [], None
+    for line in r.stdout.splitlines():
+        if line.startswith("-----------+"):
+            if cur:
+                traces.append(cur)
+            cur = None
+            continue
+        m = re.match(r"\s*(\d+)\s+(\S.*)$", line)
+        if m and cur is None:
+            cur = (int(m.group(1)), [m.group(2).strip()])
+        elif cur is not None and line.strip():
+            cur[1].append(line.strip())
+    if cur:
+        traces.append(cur)
+    return traces
+
+
+def within(value, expected, rel):
+    return expected > 0 and abs(value - expected) <= rel * expected
