@@ -26,7 +26,7 @@ UNIT_LINK   := $(filter-out tools/report_main.c,$(REPORT_SRC)) preload/unwind.c 
                collector/stack_table.c collector/ring.c \
                $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 
-.PHONY: all test unit clean
+.PHONY: all test unit demo clean
 all: $(B)/libgoprof.so $(B)/goprof-report
 
 $(B)/obj/%.o: %.c
@@ -52,6 +52,19 @@ unit: $(UNIT_BINS)
 # workloads with every Go toolchain found. Ends with "N passed, N failed".
 test: all unit
 	python3 tests/run.py
+
+# Records a bundled workload (three functions burning CPU 1:2:4 through one
+# frameless leaf) and shows where its CPU went.
+GO ?= go
+demo: all
+	cd tests/workloads/ratio && $(GO) build -o $(CURDIR)/$(B)/demo-ratio .
+	rm -f demo/samples.zst
+	GOPROF_OUT=demo/samples.zst GOPROF_HZ=1000 LD_PRELOAD=$(CURDIR)/$(B)/libgoprof.so \
+	    $(B)/demo-ratio -seconds 2
+	$(B)/goprof-report -o demo/profile.pb.gz demo/samples.zst
+	$(B)/goprof-report -o demo/profile.folded demo/samples.zst
+	$(GO) tool pprof -top -nodecount=12 demo/profile.pb.gz
+	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/profile.folded"
 
 clean:
 	rm -rf $(B)
