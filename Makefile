@@ -8,7 +8,7 @@ B       := build
 
 COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64map.c
 FORMAT_SRC  := collector/sample_format.c
-LIB_SRC     := $(wildcard preload/*.c) collector/collector.c collector/ring.c \
+LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
                collector/stack_table.c $(FORMAT_SRC) $(COMMON_SRC)
 REPORT_SRC  := $(filter-out tools/bench_%.c,$(wildcard tools/*.c)) $(FORMAT_SRC) $(COMMON_SRC)
 

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "stack_table.h"
+#include "u64map.h"
 
 #define DRAIN_MS 10
 #define FLUSH_NS 1000000000ull /* a complete zstd frame at least every second */
@@ -26,9 +27,8 @@ struct coll {
     struct ring_reader rd;
     struct stack_table *stacks;
     uint64_t *scratch;
-    /* tid -> thread index, open addressing */
-    uint32_t *tid_keys, *tid_vals;
-    size_t tid_cap, nthreads;
+    struct u64map threads; /* tid -> thread index */
+    size_t nthreads;
     /* mappings already written, by start address */
     uint64_t *map_starts;
     size_t nmaps, map_cap;
@@ -43,55 +43,13 @@ static uint64_t now(clockid_t c)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char line[1024];
-    int n = snprintf(line, sizeof line, "goprof: ");
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof line - 2)
-        n = (int)sizeof line - 2;
-    line[n++] = '\n';
-    ssize_t rc = write(2, line, (size_t)n);
-    (void)rc;
-}
-
 static uint32_t thread_index(struct coll *c, uint32_t tid)
 {
-    if (c->nthreads * 2 >= c->tid_cap) {
-        size_t ncap = c->tid_cap ? c->tid_cap * 2 : 256;
-        uint32_t *k = calloc(ncap, 4), *v = calloc(ncap, 4);
-        if (!k || !v) {
-            free(k);
-            free(v);
-            return 0;
-        }
-        for (size_t i = 0; i < c->tid_cap; i++) {
-            if (!c->tid_keys[i])
-                continue;
-            size_t j = (c->tid_keys[i] * 2654435761u) & (ncap - 1);
-            while (k[j])
-                j = (j + 1) & (ncap - 1);
-            k[j] = c->tid_keys[i];
-            v[j] = c->tid_vals[i];
-        }
-        free(c->tid_keys);
-        free(c->tid_vals);
-        c->tid_keys = k;
-        c->tid_vals = v;
-        c->tid_cap = ncap;
-    }
-    size_t j = (tid * 2654435761u) & (c->tid_cap - 1);
-    while (c->tid_keys[j]) {
-        if (c->tid_keys[j] == tid)
-            return c->tid_vals[j];
-        j = (j + 1) & (c->tid_cap - 1);
-    }
-    c->tid_keys[j] = tid;
-    c->tid_vals[j] = (uint32_t)c->nthreads;
+    uint64_t idx;
+    if (u64map_get(&c->threads, tid, &idx))
+        return (uint32_t)idx;
+    idx = c->nthreads++;
+    u64map_put(&c->threads, tid, idx);
     /* The name is read while the thread lives; after the program ends
      * /proc no longer has it. */
     char path[64], name[64] = "";
@@ -102,8 +60,8 @@ static uint32_t thread_index(struct coll *c, uint32_t tid)
             name[strcspn(name, "\n")] = 0;
         fclose(f);
     }
-    sfw_thread(c->w, c->nthreads, tid, name);
-    return (uint32_t)c->nthreads++;
+    sfw_thread(c->w, idx, tid, name);
+    return (uint32_t)idx;
 }
 
 static bool map_known(struct coll *c, uint64_t start)
@@ -203,7 +161,7 @@ static void flush(struct coll *c)
         c->write_failed = true;
         /* Stop the handler's work too; the program itself runs on. */
         atomic_store(&c->a->ring->stopped, 1);
-        say("cannot write %s: %s; profiling stopped, the program continues", c->a->path,
+        goprof_log("cannot write %s: %s; profiling stopped, the program continues", c->a->path,
             sfw_error(c->w));
     }
 }
@@ -247,7 +205,7 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
     c.stacks = stack_table_new();
     c.scratch = malloc((a->ring->depth + 1) * sizeof *c.scratch);
     if (!c.w || !c.stacks || !c.scratch) {
-        say("collector out of memory; profiling stopped, the program continues");
+        goprof_log("collector out of memory; profiling stopped, the program continues");
         atomic_store(&a->ring->stopped, 1);
         _exit(1);
     }
@@ -285,7 +243,7 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
     if (!a->quiet && !c.write_failed) {
         struct sf_counters k;
         counters(&c, &k);
-        say("%llu samples written, %llu dropped, %llu threads seen, file %s%s",
+        goprof_log("%llu samples written, %llu dropped, %llu threads seen, file %s%s",
             (unsigned long long)c.written, (unsigned long long)(k.dropped_weight + c.torn),
             (unsigned long long)k.threads, a->path,
             k.timer_errors ? " (some threads could not be sampled)" : "");
