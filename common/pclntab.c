@@ -110,7 +110,9 @@ int pcln_open(struct pcln *t, const void *data, uint64_t size,
     t->pctab_size = offs[4] - offs[3];
     t->pcln_size = size - offs[4];
     t->func_size = magic == PCLN_MAGIC_GO118 ? 40 : 44;
-    if (t->nfunc == 0 || t->nfunc > (t->pcln_size / 8) - 1) {
+    /* nfunc + 1 functab entries of 8 bytes; written so that a table of
+     * fewer than 8 bytes does not wrap the bound around. */
+    if (t->nfunc == 0 || t->nfunc >= t->pcln_size / 8) {
         snprintf(err, errlen, "pclntab function count %llu does not fit "
                  "its function table", (unsigned long long)t->nfunc);
         return -1;
