@@ -642,8 +642,9 @@ struct sample_file *sf_load_mem(const char *name, const void *data, size_t size,
         if (ZSTD_isError(fsz)) {
             /* A frame that starts right but is cut off is the normal end of
              * a file whose collector died; anything else is corruption. */
-            bool zstd_start = size - pos >= 4 && p[pos] == 0x28 && p[pos + 1] == 0xb5 &&
-                              p[pos + 2] == 0x2f && p[pos + 3] == 0xfd;
+            static const uint8_t zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+            size_t have = size - pos < 4 ? size - pos : 4; /* a cut may split the magic */
+            bool zstd_start = memcmp(p + pos, zmagic, have) == 0;
             if (ZSTD_getErrorCode(fsz) == ZSTD_error_srcSize_wrong && zstd_start && pos > 0) {
                 f->truncated = true;
                 break;
