@@ -25,7 +25,7 @@ struct buf {
 
 static void buf_put(struct buf *b, const void *d, size_t n)
 {
-    if (b->oom)
+    if (b->oom || !n)
         return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
