@@ -84,7 +84,7 @@ int64_t stack_table_intern(struct stack_table *t, const uint64_t *pcs, uint32_t 
     for (; t->slots[j].id >= 0; j = (j + 1) & (t->cap - 1)) {
         struct entry *e = &t->slots[j];
         if (e->hash == h && e->n == n && e->flags == flags &&
-            !memcmp(t->pool + e->off, pcs, n * sizeof *pcs)) {
+            (!n || !memcmp(t->pool + e->off, pcs, n * sizeof *pcs))) {
             *is_new = false;
             return e->id;
         }
@@ -99,7 +99,8 @@ int64_t stack_table_intern(struct stack_table *t, const uint64_t *pcs, uint32_t 
         t->pool = np;
         t->pool_cap = ncap;
     }
-    memcpy(t->pool + t->pool_len, pcs, n * sizeof *pcs);
+    if (n) /* the pool is still NULL when the first stack is empty */
+        memcpy(t->pool + t->pool_len, pcs, n * sizeof *pcs);
     t->slots[j] = (struct entry){h, t->pool_len, n, flags, (int64_t)t->count};
     t->pool_len += n;
     *is_new = true;
