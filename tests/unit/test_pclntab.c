@@ -640,15 +640,20 @@ static void test_frames_limits(void **state)
     assert_str(fr[0].function, "main.mid");
 }
 
-static void test_frames_inline_loop(void **state)
+static void test_frames_corrupt_tree(void **state)
 {
     struct fx *x = *state;
-    /* A corrupt tree whose entry's parent PC is its own code: the
-     * expansion must end. */
-    static const struct synth_inl loop[] = {{.name = "main.self", .parent_pc = 0x4}};
+    /* Entry 0's parent PC is its own code (a loop), entry 1's is negative
+     * and entry 2's past the function. */
+    static const struct synth_inl bad[] = {
+        {.name = "main.self", .parent_pc = 0x4},
+        {.name = "main.neg", .parent_pc = -1},
+        {.name = "main.past", .parent_pc = 0x10},
+    };
     const struct synth_func fns[] = {
         {.name = "main.f", .entry = 0, .size = 0x10, .pcfile = SYNTH_STEPS({0, 0}),
-         .pcln = SYNTH_STEPS({0, 1}), .pcinl = SYNTH_STEPS({0, 0}), .inl = loop, .ninl = 1},
+         .pcln = SYNTH_STEPS({0, 1}, {8, 2}, {0xc, 3}),
+         .pcinl = SYNTH_STEPS({0, 0}, {8, 1}, {0xc, 2}), .inl = bad, .ninl = 3},
     };
     struct synth_opts o = {.magic = x->L->magic, .text_start = x->L->header_text,
                            .files = FILES, .nfiles = 1};
@@ -658,15 +663,57 @@ static void test_frames_inline_loop(void **state)
     char err[256];
     assert_int_equal(pcln_open(&t, s.blob, s.size, x->L->pass_text, err, sizeof err), 0);
     struct pcln_func f;
-    assert_true(pcln_find(&t, TEXT + 8, &f));
+    assert_true(pcln_find(&t, TEXT + 2, &f));
     uint64_t size;
     const uint8_t *tree = synth_inltree(&s, 0, &size);
     static struct pcln_frame fr[1000];
-    int n = pcln_frames(&t, &f, TEXT + 8, tree, size, fr, 1000);
+    /* The loop must end. */
+    int n = pcln_frames(&t, &f, TEXT + 2, tree, size, fr, 1000);
     assert_true(n > 1 && n <= 257);
     assert_str(fr[0].function, "main.self");
     assert_str(fr[n - 1].function, "main.f");
+    /* A call site outside the function ends the expansion; the function
+     * keeps the last position that was known. */
+    for (uint64_t pc = TEXT + 9; pc <= TEXT + 0xd; pc += 4) {
+        assert_int_equal(pcln_frames(&t, &f, pc, tree, size, fr, 1000), 2);
+        assert_str(fr[0].function, pc == TEXT + 9 ? "main.neg" : "main.past");
+        assert_str(fr[1].function, "main.f");
+        assert_str(fr[1].file, "/src/a.go");
+        assert_int_equal(fr[1].line, pc == TEXT + 9 ? 2 : 3);
+    }
     synth_free(&s);
+}
+
+static void test_functab_corrupt(void **state)
+{
+    struct fx *x = *state;
+    uint8_t *b = blob_copy(x);
+    struct pcln t;
+    char err[256];
+    struct pcln_func f;
+    uint64_t ft = x->s.pcln_off;
+    /* main.prologue's funcoff points at main.outer's record, whose entry
+     * does not match: not attributed to the wrong function. */
+    uint32_t outer_funcoff;
+    memcpy(&outer_funcoff, b + ft + F_OUTER * 8 + 4, 4);
+    set32(b, ft + F_PROLOGUE * 8 + 4, outer_funcoff);
+    assert_int_equal(pcln_open(&t, b, x->s.size, x->L->pass_text, err, sizeof err), 0);
+    assert_false(pcln_find(&t, TEXT + FUNCS[F_PROLOGUE].entry + 4, &f));
+    assert_true(pcln_find(&t, TEXT + FUNCS[F_OUTER].entry + 4, &f));
+    assert_int_equal(f.index, F_OUTER);
+    /* funcoff past the table */
+    set32(b, ft + F_PROLOGUE * 8 + 4, UINT32_MAX - 8);
+    assert_false(pcln_find(&t, TEXT + FUNCS[F_PROLOGUE].entry + 4, &f));
+    /* An absurd npcdata makes the record unusable. */
+    memcpy(b, x->s.blob, x->s.size);
+    uint64_t rec = x->s.pcln_off + x->s.funcs_off; /* main.first's _func */
+    set32(b, rec + 28, 5000);
+    assert_true(pcln_find(&t, TEXT + FUNCS[F_FIRST].entry, &f));
+    struct pcln_funcinfo fi;
+    assert_false(pcln_info(&t, &f, &fi));
+    int32_t d;
+    assert_false(pcln_sp_delta(&t, &f, f.entry, &d));
+    free(b);
 }
 
 /* ---- corruption ---------------------------------------------------------- */
@@ -852,7 +899,8 @@ int main(void)
         VARIANTS(test_frames_inline),
         VARIANTS(test_frames_no_inline),
         VARIANTS(test_frames_limits),
-        VARIANTS(test_frames_inline_loop),
+        VARIANTS(test_frames_corrupt_tree),
+        VARIANTS(test_functab_corrupt),
         VARIANTS(test_corrupt_bitflips),
         VARIANTS(test_corrupt_truncated),
     };
