@@ -116,8 +116,10 @@ int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
     value_type(&b, &m, PROFILE_SAMPLE_TYPE, &st, "cpu", "nanoseconds");
     for (size_t i = 0; i < r->nsamples; i++) {
         const struct rp_sample *s = &r->samples[i];
-        uint64_t ids[SF_MAX_DEPTH + 1];
-        size_t n = s->nlocs <= SF_MAX_DEPTH + 1 ? s->nlocs : SF_MAX_DEPTH + 1;
+        /* report.c: up to SF_MAX_DEPTH frames, the truncation marker and
+         * the --group-by root */
+        uint64_t ids[SF_MAX_DEPTH + 2];
+        size_t n = s->nlocs <= SF_MAX_DEPTH + 2 ? s->nlocs : SF_MAX_DEPTH + 2;
         for (size_t k = 0; k < n; k++)
             ids[k] = (uint64_t)r->loc_ids[s->loc_off + k] + 1;
         pb_packed_uint64(&m, SAMPLE_LOCATION_ID, ids, n);
