@@ -94,7 +94,7 @@ struct sf_thread {
 struct sf_sample {
     uint32_t stack, thread;
     uint64_t goid;
-    uint64_t time_us; /* since the header's start_mono_ns */
+    uint64_t time_us; /* CLOCK_MONOTONIC, comparable with hdr.start_mono_ns / 1000 */
     uint64_t weight;
 };
 
