@@ -278,6 +278,13 @@ def with_zero_text_start(elf, binary, out):
 
 def check_binary(ctx, go, name, path):
     elf = Elf(path)
+    # debug/gosym takes the text start from the .text section, which is
+    # right only for internally linked binaries (external linking puts C
+    # start-up code first): go tool addr2line would be the one wrong.
+    hdr, text = elf.header_text_start(), elf.sections[".text"][1]
+    if not ctx.check("%s: internally linked (pclntab text start is .text)" % name,
+                     hdr in (0, text), "header textStart %#x, .text at %#x" % (hdr, text)):
+        return
     funcs = elf.functab()
     addrs = pick_addresses(funcs, name)
     theirs = go_addr2line(ctx, go, path, addrs)

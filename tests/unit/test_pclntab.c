@@ -595,7 +595,8 @@ static void test_frames_inline(void **state)
     expect_frames(x, 0x2a, true, in_mid, 2);
     const struct want_frame in_outer[] = {{"main.outer", "/src/outer.go", 33, 29, false}};
     expect_frames(x, 0x40, true, in_outer, 1);
-    expect_frames(x, 0x0c, true, (const struct want_frame[]){{"main.outer", "/src/outer.go", 32, 29, false}}, 1);
+    const struct want_frame before_call[] = {{"main.outer", "/src/outer.go", 32, 29, false}};
+    expect_frames(x, 0x0c, true, before_call, 1);
 }
 
 static void test_frames_no_inline(void **state)

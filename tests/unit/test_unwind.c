@@ -106,9 +106,9 @@ struct stk {
     uint64_t bp;
 };
 
-static uint64_t A(const struct stk *s, int i) { return (uint64_t)(uintptr_t)&s->mem[i]; }
-static uint64_t LO(const struct stk *s) { return A(s, GUARD); }
-static uint64_t HI(const struct stk *s) { return A(s, GUARD + WORDS); }
+static uint64_t word_addr(const struct stk *s, int i) { return (uint64_t)(uintptr_t)&s->mem[i]; }
+static uint64_t stack_lo(const struct stk *s) { return word_addr(s, GUARD); }
+static uint64_t stack_hi(const struct stk *s) { return word_addr(s, GUARD + WORDS); }
 
 static void stk_init(struct stk *s)
 {
@@ -131,7 +131,7 @@ static void call(struct stk *s, int f, uint32_t off) { push(s, pc(f, off)); }
 static void enter(struct stk *s, int f)
 {
     push(s, s->bp);
-    s->bp = A(s, s->sp);
+    s->bp = word_addr(s, s->sp);
     for (int i = 0; i < LOCALS[f] / 8; i++)
         push(s, JUNK);
 }
@@ -150,7 +150,7 @@ static void base(struct stk *s)
 
 static struct unwind_regs regs(const struct stk *s, uint64_t ip)
 {
-    return (struct unwind_regs){ip, A(s, s->sp), s->bp};
+    return (struct unwind_regs){ip, word_addr(s, s->sp), s->bp};
 }
 
 #define MAXPCS 32
@@ -181,7 +181,7 @@ static void expect_walk(const struct unwind_env *e, const struct stk *s, uint64_
                         const uint64_t *want, int nwant)
 {
     struct unwind_regs r = regs(s, ip);
-    expect_walk_bounds(e, &r, LO(s), HI(s), MAXPCS, want, nwant, false);
+    expect_walk_bounds(e, &r, stack_lo(s), stack_hi(s), MAXPCS, want, nwant, false);
 }
 
 #define N(a) ((int)(sizeof(a) / sizeof *(a)))
@@ -260,7 +260,7 @@ static void test_prologue(void **state)
 
     base(&s); /* after MOVQ SP, BP: delta 8 and the frame is set up */
     push(&s, s.bp);
-    s.bp = A(&s, s.sp);
+    s.bp = word_addr(&s, s.sp);
     want[0] = pc(FC, 4);
     expect_walk(&e, &s, want[0], want, 4);
 }
@@ -281,7 +281,7 @@ static void test_epilogue(void **state)
 
     base(&s); /* after ADDQ, at POPQ BP: delta 8, BP still main.c's */
     push(&s, s.bp);
-    s.bp = A(&s, s.sp);
+    s.bp = word_addr(&s, s.sp);
     want[0] = pc(FC, 0xfe);
     expect_walk(&e, &s, want[0], want, 4);
 
@@ -404,18 +404,18 @@ static void test_depth_limit(void **state)
     enter(&s, FC);
     const uint64_t all[] = {pc(FC, 0x30), pc(FB, 0x20), pc(FA, 0x20), pc(GOEXIT, 1)};
     struct unwind_regs r = regs(&s, all[0]);
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), 0, all, 0, false);
+    expect_walk_bounds(&e, &r, stack_lo(&s), stack_hi(&s), 0, all, 0, false);
     for (int max = 1; max < 4; max++)
-        expect_walk_bounds(&e, &r, LO(&s), HI(&s), max, all, max, true);
+        expect_walk_bounds(&e, &r, stack_lo(&s), stack_hi(&s), max, all, max, true);
     /* The stack ends exactly at the limit: nothing was cut. */
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), 4, all, 4, false);
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), 5, all, 4, false);
+    expect_walk_bounds(&e, &r, stack_lo(&s), stack_hi(&s), 4, all, 4, false);
+    expect_walk_bounds(&e, &r, stack_lo(&s), stack_hi(&s), 5, all, 4, false);
     /* The same with a first frame fixed through the pcsp table. */
     base(&s);
     r = regs(&s, pc(LEAF, 0));
     const uint64_t leaf[] = {pc(LEAF, 0), pc(FB, 0x20)};
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), 1, leaf, 1, true);
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), 2, leaf, 2, true);
+    expect_walk_bounds(&e, &r, stack_lo(&s), stack_hi(&s), 1, leaf, 1, true);
+    expect_walk_bounds(&e, &r, stack_lo(&s), stack_hi(&s), 2, leaf, 2, true);
 }
 
 static void test_no_bounds(void **state)
@@ -429,18 +429,18 @@ static void test_no_bounds(void **state)
     const uint64_t only[] = {pc(FC, 0x30)};
     expect_walk_bounds(&e, &r, 0, 0, MAXPCS, only, 1, false);
     /* SP outside the bounds, or bounds too small for one frame. */
-    expect_walk_bounds(&e, &r, LO(&s), r.sp, MAXPCS, only, 1, false);
-    expect_walk_bounds(&e, &r, r.sp + 8, HI(&s), MAXPCS, only, 1, false);
+    expect_walk_bounds(&e, &r, stack_lo(&s), r.sp, MAXPCS, only, 1, false);
+    expect_walk_bounds(&e, &r, r.sp + 8, stack_hi(&s), MAXPCS, only, 1, false);
     expect_walk_bounds(&e, &r, r.sp, r.sp + 8, MAXPCS, only, 1, false);
-    expect_walk_bounds(&e, &r, HI(&s), LO(&s), MAXPCS, only, 1, false);
+    expect_walk_bounds(&e, &r, stack_hi(&s), stack_lo(&s), MAXPCS, only, 1, false);
 }
 
 /* A C function (chain walk only) whose frame pointer is bp. */
 static void expect_c_walk(const struct stk *s, uint64_t bp, const uint64_t *want, int nwant)
 {
     struct unwind_env e = env_plain();
-    struct unwind_regs r = {want[0], A(s, s->sp), bp};
-    expect_walk_bounds(&e, &r, LO(s), HI(s), MAXPCS, want, nwant, false);
+    struct unwind_regs r = {want[0], word_addr(s, s->sp), bp};
+    expect_walk_bounds(&e, &r, stack_lo(s), stack_hi(s), MAXPCS, want, nwant, false);
 }
 
 static void test_bp_out_of_bounds(void **state)
@@ -454,12 +454,12 @@ static void test_bp_out_of_bounds(void **state)
     s.mem[GUARD + WORDS - 1] = pc(FA, 0x20);
     const uint64_t one[] = {CLIB_LO + 0x10};
     const uint64_t two[] = {CLIB_LO + 0x10, pc(FA, 0x20)};
-    expect_c_walk(&s, HI(&s) - 16, two, 2); /* the last frame that fits */
-    expect_c_walk(&s, HI(&s) - 8, one, 1);  /* [bp+8] would be past hi */
-    expect_c_walk(&s, HI(&s), one, 1);
-    expect_c_walk(&s, HI(&s) + 64, one, 1);
-    expect_c_walk(&s, LO(&s) - 16, one, 1); /* below lo */
-    expect_c_walk(&s, A(&s, s.sp - 2), one, 1); /* in bounds but below SP */
+    expect_c_walk(&s, stack_hi(&s) - 16, two, 2); /* the last frame that fits */
+    expect_c_walk(&s, stack_hi(&s) - 8, one, 1);  /* [bp+8] would be past hi */
+    expect_c_walk(&s, stack_hi(&s), one, 1);
+    expect_c_walk(&s, stack_hi(&s) + 64, one, 1);
+    expect_c_walk(&s, stack_lo(&s) - 16, one, 1); /* below lo */
+    expect_c_walk(&s, word_addr(&s, s.sp - 2), one, 1); /* in bounds but below SP */
     expect_c_walk(&s, 0, one, 1);
     expect_c_walk(&s, UINT64_MAX - 7, one, 1);
 }
@@ -478,11 +478,11 @@ static void test_bp_misaligned(void **state)
     s.mem[k + 1] = v >> 32;
     s.mem[k - 1] = 0;
     const uint64_t one[] = {CLIB_LO + 0x10};
-    expect_c_walk(&s, A(&s, k - 1) + 4, one, 1);
+    expect_c_walk(&s, word_addr(&s, k - 1) + 4, one, 1);
     /* The same bytes aligned would be followed. */
     s.mem[k] = v;
     const uint64_t two[] = {CLIB_LO + 0x10, v};
-    expect_c_walk(&s, A(&s, k - 1), two, 2);
+    expect_c_walk(&s, word_addr(&s, k - 1), two, 2);
 }
 
 static void test_chain_not_increasing(void **state)
@@ -496,18 +496,18 @@ static void test_chain_not_increasing(void **state)
     s.mem[f2 + 1] = pc(FB, 0x20);
     const uint64_t want[] = {CLIB_LO + 0x10, pc(FC, 0x20), pc(FB, 0x20)};
 
-    s.mem[f1] = A(&s, f2);
-    s.mem[f2] = A(&s, f2); /* points at itself */
-    expect_c_walk(&s, A(&s, f1), want, 3);
-    s.mem[f2] = A(&s, f1); /* points back down */
-    expect_c_walk(&s, A(&s, f1), want, 3);
-    s.mem[f2] = A(&s, f2 + 1); /* one word up: overlaps the frame just read */
-    expect_c_walk(&s, A(&s, f1), want, 3);
-    s.mem[f2] = A(&s, f2 + 2); /* just above: a proper frame */
+    s.mem[f1] = word_addr(&s, f2);
+    s.mem[f2] = word_addr(&s, f2); /* points at itself */
+    expect_c_walk(&s, word_addr(&s, f1), want, 3);
+    s.mem[f2] = word_addr(&s, f1); /* points back down */
+    expect_c_walk(&s, word_addr(&s, f1), want, 3);
+    s.mem[f2] = word_addr(&s, f2 + 1); /* one word up: overlaps the frame just read */
+    expect_c_walk(&s, word_addr(&s, f1), want, 3);
+    s.mem[f2] = word_addr(&s, f2 + 2); /* just above: a proper frame */
     s.mem[f2 + 3] = pc(FA, 0x20);
     s.mem[f2 + 2] = 0;
     const uint64_t ok[] = {CLIB_LO + 0x10, pc(FC, 0x20), pc(FB, 0x20), pc(FA, 0x20)};
-    expect_c_walk(&s, A(&s, f1), ok, 4);
+    expect_c_walk(&s, word_addr(&s, f1), ok, 4);
 }
 
 static void test_return_address_not_code(void **state)
@@ -517,22 +517,29 @@ static void test_return_address_not_code(void **state)
     stk_init(&s);
     s.sp = GUARD + 4;
     int f1 = GUARD + 10, f2 = GUARD + 20;
-    s.mem[f1] = A(&s, f2);
+    s.mem[f1] = word_addr(&s, f2);
     s.mem[f1 + 1] = pc(FC, 0x20);
     s.mem[f2] = 0;
     static const uint64_t bad[] = {0, 0x1234, TEXT - 1, TEXT_END, CLIB_HI, UINT64_MAX};
     const uint64_t want[] = {CLIB_LO + 0x10, pc(FC, 0x20)};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         s.mem[f2 + 1] = bad[i];
-        expect_c_walk(&s, A(&s, f1), want, 2);
+        expect_c_walk(&s, word_addr(&s, f1), want, 2);
     }
     /* Both ends of each code range are code. */
     s.mem[f2 + 1] = TEXT_END - 1;
     const uint64_t last[] = {CLIB_LO + 0x10, pc(FC, 0x20), TEXT_END - 1};
-    expect_c_walk(&s, A(&s, f1), last, 3);
+    expect_c_walk(&s, word_addr(&s, f1), last, 3);
     s.mem[f2 + 1] = CLIB_LO;
     const uint64_t clib[] = {CLIB_LO + 0x10, pc(FC, 0x20), CLIB_LO};
-    expect_c_walk(&s, A(&s, f1), clib, 3);
+    expect_c_walk(&s, word_addr(&s, f1), clib, 3);
+}
+
+/* The walk must stop at the interrupted PC. */
+static void expect_pc_only(const struct unwind_env *e, const struct unwind_regs *r, uint64_t lo,
+                           uint64_t hi)
+{
+    expect_walk_bounds(e, r, lo, hi, MAXPCS, &r->pc, 1, false);
 }
 
 static void test_slot_out_of_bounds(void **state)
@@ -548,24 +555,20 @@ static void test_slot_out_of_bounds(void **state)
     s.mem[s.sp] = pc(FB, 0x20);
     struct unwind_regs r = regs(&s, pc(LEAF, 0x8));
     const uint64_t ok[] = {pc(LEAF, 0x8), pc(FB, 0x20)};
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), MAXPCS, ok, 2, false);
+    expect_walk_bounds(&e, &r, stack_lo(&s), stack_hi(&s), MAXPCS, ok, 2, false);
     r.pc = pc(FC, 1); /* delta 8 */
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), MAXPCS, (const uint64_t[]){pc(FC, 1)}, 1,
-                       false);
+    expect_pc_only(&e, &r, stack_lo(&s), stack_hi(&s));
     r.pc = pc(LEAFL, 0x10); /* delta 16 */
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), MAXPCS, (const uint64_t[]){pc(LEAFL, 0x10)},
-                       1, false);
+    expect_pc_only(&e, &r, stack_lo(&s), stack_hi(&s));
     /* A negative delta would put the slot below SP (here: below lo). */
     s.sp = GUARD;
     s.mem[s.sp] = pc(FB, 0x20);
     r = regs(&s, pc(NEG, 0x8));
-    expect_walk_bounds(&e, &r, LO(&s), HI(&s), MAXPCS, (const uint64_t[]){pc(NEG, 0x8)}, 1,
-                       false);
+    expect_pc_only(&e, &r, stack_lo(&s), stack_hi(&s));
     /* A huge delta must not wrap around to a slot below SP. */
     r.pc = pc(FA, 0x30);
     r.sp = UINT64_MAX - 0x10;
-    expect_walk_bounds(&e, &r, LO(&s), UINT64_MAX, MAXPCS, (const uint64_t[]){pc(FA, 0x30)}, 1,
-                       false);
+    expect_pc_only(&e, &r, stack_lo(&s), UINT64_MAX);
 }
 
 static void test_c_frames(void **state)
