@@ -1,0 +1,136 @@
+// stitch exercises the stacks a frame-pointer walk gets wrong: work on
+// the system stack (goroutine creation), C code without frame pointers
+// called from Go, Go called back from C, and a small function inlined into
+// a hot loop. -mode selects one; each burns CPU for -seconds.
+package main
+
+/*
+#cgo CFLAGS: -O2 -fomit-frame-pointer
+#include <stdint.h>
+
+extern void goCallback(int);
+
+// c_leaf does the work; c_burn calls it, so a whole stack needs both.
+__attribute__((noinline)) static uint64_t c_leaf(uint64_t x, int n) {
+	for (int i = 0; i < n; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		x ^= x >> 31;
+	}
+	return x;
+}
+
+__attribute__((noinline)) static uint64_t c_burn(int n) {
+	return c_leaf(88172645463325252ull, n) + 1;
+}
+
+__attribute__((noinline)) static void c_calls_go(int n) {
+	goCallback(n);
+	goCallback(n);
+}
+*/
+import "C"
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"time"
+)
+
+var sink uint64
+
+//export goCallback
+func goCallback(n C.int) { sink += goBurn(int(n)) }
+
+//go:noinline
+func goBurn(n int) uint64 {
+	x := uint64(n)
+	for i := 0; i < n*1000; i++ {
+		x = x*31 + uint64(i)
+		x ^= x >> 7
+	}
+	return x
+}
+
+// spawner creates goroutines in a loop: runtime.newproc1 runs on the
+// system stack on behalf of this function.
+//
+//go:noinline
+func spawner(deadline time.Time) {
+	var wg sync.WaitGroup
+	for time.Now().Before(deadline) {
+		for i := 0; i < 100; i++ {
+			wg.Add(1)
+			go func() { wg.Done() }()
+		}
+		wg.Wait()
+	}
+}
+
+//go:noinline
+func cgoCaller(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		sink += uint64(C.c_burn(200000))
+	}
+}
+
+//go:noinline
+func callbacker(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		C.c_calls_go(500)
+	}
+}
+
+// mix is small enough to be inlined into inlineLoop.
+func mix(x uint64) uint64 {
+	x ^= x << 13
+	x ^= x >> 7
+	return x ^ x<<17
+}
+
+//go:noinline
+func inlineLoop(deadline time.Time) {
+	x := uint64(1)
+	for time.Now().Before(deadline) {
+		for i := 0; i < 100000; i++ {
+			x = mix(x) + uint64(i)
+		}
+	}
+	sink += x
+}
+
+func main() {
+	mode := flag.String("mode", "spawn", "spawn, cgo, callback or inline")
+	seconds := flag.Float64("seconds", 2, "how long to run")
+	goroutines := flag.Int("goroutines", 2, "goroutines doing the work")
+	prof := flag.String("pprof", "", "also write a runtime/pprof CPU profile here")
+	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	work := map[string]func(time.Time){
+		"spawn": spawner, "cgo": cgoCaller, "callback": callbacker, "inline": inlineLoop,
+	}[*mode]
+	if work == nil {
+		fmt.Fprintln(os.Stderr, "unknown -mode", *mode)
+		os.Exit(2)
+	}
+	deadline := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
+	var wg sync.WaitGroup
+	for g := 0; g < *goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(deadline)
+		}()
+	}
+	wg.Wait()
+	fmt.Println("sink", sink)
+}
