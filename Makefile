@@ -6,7 +6,8 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fno-omit-frame-pointer -fPIC -MMD -
 CPPFLAGS += -Icommon -Icollector -Ipreload -Itools
 B       := build
 
-COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64map.c
+COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64map.c \
+               common/gooffsets.c
 FORMAT_SRC  := collector/sample_format.c
 LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
                collector/stack_table.c $(FORMAT_SRC) $(COMMON_SRC)
@@ -14,8 +15,8 @@ REPORT_SRC  := $(filter-out tools/bench_%.c,$(wildcard tools/*.c)) $(FORMAT_SRC)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-LIB_LIBS    := -lzstd -lelf -ldl -lpthread
-REPORT_LIBS := -lzstd -lelf -lz
+LIB_LIBS    := -lzstd -ldw -lelf -ldl -lpthread
+REPORT_LIBS := -lzstd -ldw -lelf -lz
 
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))

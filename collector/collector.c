@@ -212,6 +212,8 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
     sfw_header(c.w, &a->hdr);
     if (a->note && *a->note)
         sfw_note(c.w, a->note);
+    if (a->note2 && *a->note2)
+        sfw_note(c.w, a->note2);
     write_maps(&c);
     flush(&c);
     uint64_t last_flush = now(CLOCK_MONOTONIC), last_maps = last_flush;

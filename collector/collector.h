@@ -21,6 +21,7 @@ struct collector_args {
     bool quiet;
     struct sf_header hdr;
     const char *note; /* written to the file when non-empty */
+    const char *note2;
 };
 
 /* Forks the collector. Returns 0 in the parent, -1 (errno) on failure.

@@ -34,6 +34,8 @@ enum sf_unwind { SF_UNWIND_FP = 1, SF_UNWIND_GO = 2, SF_UNWIND_LIBUNWIND = 3,
 
 #define SF_MAX_DEPTH 4096u /* frames a reader accepts in one stack */
 #define SF_STACK_TRUNCATED 1u
+#define SF_STACK_NO_G 2u   /* a thread without a goroutine (C thread) */
+#define SF_STACK_SIGNAL 4u /* on the Go runtime's signal stack */
 #define SF_MAP_EXEC 1u
 #define SF_MAP_MAIN 2u
 

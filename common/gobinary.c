@@ -208,6 +208,14 @@ int gobin_open(struct gobin *g, struct elfimg *img, char *err, size_t errlen)
         memcpy(&last, g->tab.base + g->tab.pcln_off + g->tab.nfunc * 8, 4);
         g->text_end = g->text_start + last;
     }
+    for (uint64_t i = 0; i < g->tab.nfunc; i++) {
+        uint32_t fo;
+        memcpy(&fo, g->tab.base + g->tab.pcln_off + i * 8 + 4, 4);
+        uint64_t off = g->tab.pcln_off + fo;
+        unsigned at = g->tab.magic == PCLN_MAGIC_GO118 ? 36 : 40;
+        if (off + at < g->tab.size && g->tab.base[off + at] > g->wrapper_funcid)
+            g->wrapper_funcid = g->tab.base[off + at];
+    }
     read_go_version(img, g->go_version, sizeof g->go_version);
     g->tlsg_offset = tlsg_offset(img);
     return 0;

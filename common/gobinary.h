@@ -21,6 +21,11 @@ struct gobin {
     char go_version[64];       /* "go1.26.8", or "" when not recorded */
     int64_t tlsg_offset;       /* offset of g from the thread pointer */
     const char *pclntab_source; /* how the table was found, for messages */
+    /* FuncIDWrapper, the last FuncID of every release (21 in 1.19, 23 in
+     * 1.25): the largest one the table uses. Its frames (ABI and method
+     * wrappers, generated hash/eq code) are elided as the runtime's
+     * tracebacks elide them. 0 when there is none. */
+    uint8_t wrapper_funcid;
     struct pcln tab;           /* reads the file's bytes */
 };
 

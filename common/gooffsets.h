@@ -9,6 +9,7 @@
 #define GOPROF_GOOFFSETS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct go_offsets {

@@ -363,6 +363,7 @@ bool pcln_funcdata(const struct pcln *t, const struct pcln_func *f,
 /* One inlinedCall record, normalised across the 1.18 and 1.20 layouts. */
 struct inl_call {
     int32_t name_off, parent_pc, start_line;
+    uint8_t funcid;
 };
 
 static bool inl_call_at(const struct pcln *t, const uint8_t *tree,
@@ -373,10 +374,12 @@ static bool inl_call_at(const struct pcln *t, const uint8_t *tree,
         return false;
     const uint8_t *p = tree + (uint64_t)ix * sz;
     if (t->magic == PCLN_MAGIC_GO118) {
+        c->funcid = p[2];
         c->name_off = (int32_t)rd32(p + 12);
         c->parent_pc = (int32_t)rd32(p + 16);
         c->start_line = 0;
     } else {
+        c->funcid = p[0];
         c->name_off = (int32_t)rd32(p + 4);
         c->parent_pc = (int32_t)rd32(p + 8);
         c->start_line = (int32_t)rd32(p + 12);
@@ -413,6 +416,7 @@ int pcln_frames(const struct pcln *t, const struct pcln_func *f, uint64_t pc,
             }
             fr->start_line = c.start_line;
             fr->inlined = true;
+            fr->funcid = c.funcid;
             if (c.parent_pc < 0 ||
                 f->entry + (uint64_t)c.parent_pc >= f->end)
                 break;
@@ -429,5 +433,6 @@ int pcln_frames(const struct pcln *t, const struct pcln_func *f, uint64_t pc,
     }
     fr->start_line = fi.start_line;
     fr->inlined = false;
+    fr->funcid = fi.funcid;
     return n;
 }

@@ -106,6 +106,7 @@ struct pcln_frame {
     int32_t line;
     int32_t start_line;
     bool inlined; /* true for every frame but the outermost */
+    uint8_t funcid; /* of the function itself, inlined or not */
 };
 
 /* Expands pc within f into its logical frames, innermost first.

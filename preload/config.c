@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sample_format.h"
 
 static int parse_uint(const char *name, unsigned lo, unsigned hi, unsigned dflt,
                       unsigned *out)
@@ -81,6 +82,28 @@ static int parse_source(enum source_pref *out)
     return 0;
 }
 
+static int parse_unwind(int *out)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } names[] = {{"fp", SF_UNWIND_FP}, {"go", SF_UNWIND_GO}, {"libunwind", SF_UNWIND_LIBUNWIND},
+                 {"mixed", SF_UNWIND_MIXED}};
+    const char *v = getenv("GOPROF_UNWIND");
+    if (!v || !*v) {
+        *out = SF_UNWIND_GO;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(v, names[i].name)) {
+            *out = names[i].value;
+            return 0;
+        }
+    goprof_log("GOPROF_UNWIND=%s is not valid: expected fp, go, libunwind or mixed "
+               "(default go); profiling disabled", v);
+    return -1;
+}
+
 int config_expand_out(const char *pattern, int pid, char *out, size_t outlen)
 {
     size_t w = 0;
@@ -122,7 +145,7 @@ int config_load(struct goprof_config *c)
     }
     if (parse_uint("GOPROF_HZ", 1, GOPROF_HZ_MAX, GOPROF_HZ_DEFAULT, &c->hz) ||
         parse_uint("GOPROF_DEPTH", 1, GOPROF_DEPTH_MAX, GOPROF_DEPTH_DEFAULT, &c->depth) ||
-        parse_signal(&c->signo) || parse_source(&c->source))
+        parse_signal(&c->signo) || parse_source(&c->source) || parse_unwind(&c->unwind))
         return -1;
     const char *q = getenv("GOPROF_QUIET");
     c->quiet = q && *q && strcmp(q, "0") != 0;

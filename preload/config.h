@@ -22,6 +22,7 @@ struct goprof_config {
     unsigned depth;
     int signo;
     enum source_pref source;
+    int unwind; /* SF_UNWIND_* */
     bool quiet; /* GOPROF_QUIET=1: no summary line */
 };
 

@@ -16,6 +16,7 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     int *first = data;
+    bool vdso = info->dlpi_name && strstr(info->dlpi_name, "linux-vdso");
     if (*first) {
         goinfo.bias = info->dlpi_addr;
         *first = 0;
@@ -27,6 +28,8 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
         if (goinfo.nranges < GOINFO_MAX_RANGES) {
             uint64_t lo = info->dlpi_addr + ph->p_vaddr;
             goinfo.ranges[goinfo.nranges++] = (struct code_range){lo, lo + ph->p_memsz};
+            if (vdso)
+                goinfo.vdso = (struct code_range){lo, lo + ph->p_memsz};
         }
     }
     return 0;
@@ -69,6 +72,19 @@ int goinfo_load(char *err, size_t errlen)
     elfimg_build_id_hex(&img, goinfo.build_id, sizeof goinfo.build_id);
     elfimg_close(&img);
     return 0;
+}
+
+bool goinfo_load_offsets(char *why, size_t whylen)
+{
+    if (gooffsets_from_table(goinfo.go_release, &goinfo.off))
+        return true;
+    char dw[200];
+    if (gooffsets_from_dwarf("/proc/self/exe", &goinfo.off, dw, sizeof dw))
+        return true;
+    memset(&goinfo.off, 0, sizeof goinfo.off);
+    snprintf(why, whylen, "%s is not a Go release goprof knows and its %s",
+             *goinfo.go_version ? goinfo.go_version : "this Go version", dw);
+    return false;
 }
 
 /* Reads len bytes at addr without risking a fault: the kernel checks the

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gooffsets.h"
 #include "pclntab.h"
 #include "unwind.h"
 
@@ -26,6 +27,8 @@ struct goinfo {
     int64_t g_off_elf; /* from the ELF, to confirm; INT64_MIN if unknown */
     uint64_t tls_block; /* bytes of static TLS the executable owns */
     int go_release;      /* 119, 126, ...; 0 if unknown */
+    struct go_offsets off; /* valid when off.source is set */
+    struct code_range vdso;
     struct code_range ranges[GOINFO_MAX_RANGES];
     int nranges;
     char exe_path[PATH_MAX];
@@ -40,6 +43,9 @@ extern struct goinfo goinfo;
  * not a Go program (the library then stays inert); -1 with a message in
  * err if it is one but its tables cannot be used. */
 int goinfo_load(char *err, size_t errlen);
+/* Per-release offsets: from the table, else DWARF. On failure the reason
+ * is in why and the handler walks frame pointers only. */
+bool goinfo_load_offsets(char *why, size_t whylen);
 /* Finds (or confirms) g's TLS slot. Must run on a thread whose TLS g is a
  * g0 and whose stack pointer lies on that g0's stack: the runtime's calls
  * to pthread_create satisfy both. */
@@ -76,7 +82,8 @@ static inline uint64_t goinfo_current_g(void)
     return goinfo_tls_load(goinfo.g_off);
 }
 
-/* Offsets stable from Go 1.18 to 1.26 (runtime/runtime2.go). */
+/* Offsets stable from Go 1.18 to 1.26 (runtime/runtime2.go): enough to
+ * find g's TLS slot before the per-release offsets are known. */
 #define G_STACK_LO 0x00
 #define G_STACK_HI 0x08
 #define G_M 0x30

@@ -90,6 +90,12 @@ __attribute__((constructor)) static void goprof_init(void)
                    goinfo.exe_path, err);
         return;
     }
+    char offsets_note[300] = "";
+    if (cfg.unwind != SF_UNWIND_FP && !goinfo_load_offsets(offsets_note, sizeof offsets_note)) {
+        goprof_log("%s: stacks are walked by frame pointers only, without stitching or "
+                   "goroutine ids", offsets_note);
+        cfg.unwind = SF_UNWIND_FP;
+    }
     struct source_cfg sc;
     char source_note[512];
     if (choose_source(&cfg, &sc, source_note, sizeof source_note) != 0)
@@ -123,7 +129,7 @@ __attribute__((constructor)) static void goprof_init(void)
                 .period_ns = 1000000000ull / cfg.hz,
                 .source = (uint64_t)sc.kind,
                 .depth_limit = cfg.depth,
-                .unwind = SF_UNWIND_GO,
+                .unwind = (uint64_t)cfg.unwind,
                 .exe_path = goinfo.exe_path,
                 .build_id = goinfo.build_id,
                 .go_version = goinfo.go_version,
@@ -131,6 +137,7 @@ __attribute__((constructor)) static void goprof_init(void)
                 .cmdline = cmdline,
                 .hostname = host},
         .note = source_note,
+        .note2 = offsets_note,
     };
     if (collector_spawn(&ca) != 0) {
         goprof_log("cannot start the collector process: %s; profiling disabled",
@@ -144,9 +151,11 @@ __attribute__((constructor)) static void goprof_init(void)
                              .text_lo = goinfo.text_start,
                              .text_hi = goinfo.text_end,
                              .ranges = goinfo.ranges,
-                             .nranges = goinfo.nranges};
-    unwind_find_injected(&env);
-    sampler_init(&env);
+                             .nranges = goinfo.nranges,
+                             .vdso = goinfo.vdso,
+                             .fp_only = cfg.unwind == SF_UNWIND_FP};
+    unwind_find_specials(&env);
+    sampler_init(&env, cfg.unwind);
     goprof_ring = ring;
     if (sigchain_install(cfg.signo, source_is_ours, sampler_take) != 0) {
         goprof_log("cannot install the handler for signal %d: %s; profiling disabled",

@@ -12,33 +12,84 @@
 
 struct ring *goprof_ring;
 static struct unwind_env env;
+static int strategy;
 
-void sampler_init(const struct unwind_env *e)
+void sampler_init(const struct unwind_env *e, int unwind)
 {
     env = *e;
+    strategy = unwind;
 }
 
-/* Bounds of the stack the thread was running on: the current goroutine's
- * (or g0's) stack from g, else the thread's own stack. Only memory inside
- * these bounds is read by the unwinder. */
-static void stack_bounds(uint64_t sp, uint64_t *lo, uint64_t *hi)
+static inline uint64_t load(uint64_t addr)
 {
-    uint64_t g = goinfo_current_g();
-    if (g) {
-        const volatile uint64_t *gp = (const volatile uint64_t *)(uintptr_t)g;
-        uint64_t glo = gp[G_STACK_LO / 8], ghi = gp[G_STACK_HI / 8];
-        if (sp >= glo && sp < ghi) {
-            *lo = glo;
-            *hi = ghi;
-            return;
-        }
-    }
+    return *(const volatile uint64_t *)(uintptr_t)addr;
+}
+
+/* Runtime pointers are trusted to be what the offsets say, but a value
+ * that cannot be a user-space object is never followed. */
+static inline bool plausible(uint64_t p)
+{
+    return p && !(p & 7) && p < (1ull << 47);
+}
+
+static void thread_bounds(uint64_t sp, uint64_t *lo, uint64_t *hi)
+{
     if (sp >= goprof_thread.stack_lo && sp < goprof_thread.stack_hi) {
         *lo = goprof_thread.stack_lo;
         *hi = goprof_thread.stack_hi;
+    }
+}
+
+/* What the walk needs to know about the thread's goroutines, read from g
+ * (thread-local storage) and its m. Every read is of a runtime object at
+ * an offset the release's layout guarantees. */
+static void read_gctx(uint64_t sp, struct unwind_gctx *c, uint64_t *goid, uint32_t *flags)
+{
+    const struct go_offsets *o = &goinfo.off;
+    uint64_t g = goinfo_current_g();
+    if (!g) {
+        if (atomic_load_explicit(&goinfo.g_known, memory_order_relaxed))
+            *flags |= SF_STACK_NO_G;
+        thread_bounds(sp, &c->lo, &c->hi);
         return;
     }
-    *lo = *hi = 0;
+    uint64_t glo = load(g + G_STACK_LO), ghi = load(g + G_STACK_HI);
+    if (sp >= glo && sp < ghi) {
+        c->lo = glo;
+        c->hi = ghi;
+    } else {
+        thread_bounds(sp, &c->lo, &c->hi);
+    }
+    uint64_t m = load(g + G_M);
+    if (!o->source || !plausible(m))
+        return;
+    uint64_t g0 = load(m + o->m_g0), curg = load(m + o->m_curg), gsig = load(m + o->m_gsignal);
+    if (g == gsig)
+        *flags |= SF_STACK_SIGNAL;
+    if (plausible(curg)) {
+        *goid = load(curg + o->g_goid);
+        c->curg_lo = load(curg + o->g_stack_lo);
+        c->curg_hi = load(curg + o->g_stack_hi);
+        c->sched_sp = load(curg + o->g_sched_sp);
+        c->sched_pc = load(curg + o->g_sched_pc);
+        c->sched_bp = load(curg + o->g_sched_bp);
+        c->sys_sp = load(curg + o->g_syscallsp);
+        if (c->sys_sp) {
+            c->sys_pc = load(curg + o->g_syscallpc);
+            c->sys_bp = o->g_syscallbp ? load(curg + o->g_syscallbp) : 0;
+        }
+        c->on_g0 = g == g0 && curg != g0;
+    }
+    if (plausible(g0)) {
+        c->g0_lo = load(g0 + o->g_stack_lo);
+        c->g0_hi = load(g0 + o->g_stack_hi);
+        if (g != g0)
+            c->g0_sched_sp = load(g0 + o->g_sched_sp);
+    }
+    if (o->m_vdsosp) {
+        c->vdso_sp = load(m + o->m_vdsosp);
+        c->vdso_pc = c->vdso_sp ? load(m + o->m_vdsopc) : 0;
+    }
 }
 
 void sampler_take(siginfo_t *si, void *ucontext)
@@ -58,17 +109,23 @@ void sampler_take(siginfo_t *si, void *ucontext)
     const mcontext_t *mc = &((const ucontext_t *)ucontext)->uc_mcontext;
     struct unwind_regs regs = {(uint64_t)mc->gregs[REG_RIP], (uint64_t)mc->gregs[REG_RSP],
                                (uint64_t)mc->gregs[REG_RBP]};
-    uint64_t lo, hi;
-    stack_bounds(regs.sp, &lo, &hi);
+    struct unwind_gctx gc = {0};
+    uint64_t goid = 0;
+    uint32_t flags = 0;
+    read_gctx(regs.sp, &gc, &goid, &flags);
     bool truncated;
-    int n = unwind_fp(&env, &regs, lo, hi, s->pcs, (int)r->depth, &truncated);
+    int n;
+    if (strategy == SF_UNWIND_FP)
+        n = unwind_fp(&env, &regs, gc.lo, gc.hi, s->pcs, (int)r->depth, &truncated);
+    else
+        n = unwind_go(&env, &regs, &gc, s->pcs, (int)r->depth, &truncated);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     s->tid = (uint32_t)threads_self_tid();
     s->nframes = (uint16_t)n;
-    s->flags = truncated ? SF_STACK_TRUNCATED : 0;
+    s->flags = (uint16_t)(flags | (truncated ? SF_STACK_TRUNCATED : 0));
     s->time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    s->goid = 0;
+    s->goid = goid;
     s->weight = weight;
     ring_publish(s, pos);
     atomic_fetch_add_explicit(&r->counters.samples, weight, memory_order_relaxed);

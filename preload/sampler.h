@@ -9,7 +9,8 @@
 
 extern struct ring *goprof_ring;
 
-void sampler_init(const struct unwind_env *env);
+/* unwind: SF_UNWIND_* strategy. */
+void sampler_init(const struct unwind_env *env, int unwind);
 /* Async-signal-safe; called by the chained handler for our timer signals. */
 void sampler_take(siginfo_t *si, void *ucontext);
 

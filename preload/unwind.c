@@ -1,21 +1,72 @@
 #include "unwind.h"
 
+static bool in_range(const struct code_range *r, uint64_t pc)
+{
+    return pc >= r->lo && pc < r->hi;
+}
+
 static bool in_ranges(const struct code_range *r, int n, uint64_t pc)
 {
     for (int i = 0; i < n; i++)
-        if (pc >= r[i].lo && pc < r[i].hi)
+        if (in_range(&r[i], pc))
             return true;
     return false;
 }
 
-static bool is_code(const struct unwind_env *env, uint64_t pc)
+static bool in_text(const struct unwind_env *env, uint64_t pc)
 {
-    return (pc >= env->text_lo && pc < env->text_hi) || in_ranges(env->ranges, env->nranges, pc);
+    return pc >= env->text_lo && pc < env->text_hi;
+}
+
+static const struct code_range *code_range_of(const struct unwind_env *env, uint64_t pc)
+{
+    for (int i = 0; i < env->nranges; i++)
+        if (in_range(&env->ranges[i], pc))
+            return &env->ranges[i];
+    return NULL;
 }
 
 static inline uint64_t load(uint64_t addr)
 {
     return *(const volatile uint64_t *)(uintptr_t)addr;
+}
+
+static inline uint8_t load8(uint64_t addr)
+{
+    return *(const volatile uint8_t *)(uintptr_t)addr;
+}
+
+/* A return address into non-Go code must follow a call instruction. C
+ * compiled without frame pointers leaves RBP holding anything, and this
+ * rules out nearly every stale word a broken chain can point at. The code
+ * bytes read lie in a mapped executable segment. */
+static bool after_call(const struct unwind_env *env, uint64_t ra)
+{
+    const struct code_range *r = code_range_of(env, ra);
+    if (!r || ra - r->lo < 7)
+        return false;
+    if (load8(ra - 5) == 0xe8) /* call rel32 */
+        return true;
+    /* call r/m64 (FF /2) with a 0-, 1- or 4-byte displacement, with or
+     * without a SIB byte */
+    for (int len = 2; len <= 7; len++) {
+        uint8_t op = load8(ra - (uint64_t)len), modrm = load8(ra - (uint64_t)len + 1);
+        if (op != 0xff || ((modrm >> 3) & 7) != 2)
+            continue;
+        int mod = modrm >> 6, rm = modrm & 7;
+        int want = 2 + (rm == 4 && mod != 3) + (mod == 1 ? 1 : mod == 2 ? 4 : 0) +
+                   (mod == 0 && rm == 5 ? 4 : 0);
+        if (want == len)
+            return true;
+    }
+    return false;
+}
+
+static bool sp_delta(const struct unwind_env *env, uint64_t pc, int32_t *delta)
+{
+    struct pcln_func f;
+    return in_text(env, pc) && pcln_find(env->tab, pc, &f) &&
+           pcln_sp_delta(env->tab, &f, pc, delta) && *delta >= 0;
 }
 
 void unwind_find_injected(struct unwind_env *env)
@@ -29,72 +80,223 @@ void unwind_find_injected(struct unwind_env *env)
     }
 }
 
-/* For a Go function interrupted at pc with stack pointer sp, whose frame
- * pointer register holds bp: if the function had not set up its own frame
- * there, returns the slot of its return address (the caller a chain walk
- * would skip) through *slot. */
-static bool missing_caller(const struct unwind_env *env, uint64_t pc, uint64_t sp, uint64_t bp,
-                           uint64_t hi, uint64_t *slot)
+static void find_range(const struct unwind_env *env, const char *name, struct code_range *r)
 {
     struct pcln_func f;
-    int32_t delta;
-    if (!(pc >= env->text_lo && pc < env->text_hi) || !pcln_find(env->tab, pc, &f) ||
-        !pcln_sp_delta(env->tab, &f, pc, &delta) || delta < 0)
+    *r = pcln_find_name(env->tab, name, &f) ? (struct code_range){f.entry, f.end}
+                                             : (struct code_range){0, 0};
+}
+
+void unwind_find_specials(struct unwind_env *env)
+{
+    unwind_find_injected(env);
+    find_range(env, "runtime.systemstack", &env->systemstack);
+    find_range(env, "runtime.morestack", &env->morestack);
+    find_range(env, "runtime.asmcgocall", &env->asmcgocall);
+    find_range(env, "runtime.cgocallback", &env->cgocallback);
+    find_range(env, "crosscall2", &env->crosscall2);
+}
+
+/* How the caller of a frame is found.
+ * CHAIN: the frame is set up; [bp] and [bp+8] name the caller.
+ * INTERRUPTED: the frame may not be set up yet (or any more): its pcsp
+ *   delta at pc locates the return address; bp is the register's value.
+ * SPWALK: a call site whose bp is not known (a saved syscall or vDSO
+ *   state, a stack switch): pcsp for every step, as the runtime's own
+ *   unwinder does, until code without pcsp (C) needs the chain again. */
+enum mode { CHAIN, INTERRUPTED, SPWALK };
+
+struct frame {
+    uint64_t pc, sp, bp;
+    enum mode mode;
+};
+
+struct walk {
+    const struct unwind_env *env;
+    const struct unwind_gctx *g;
+    uint64_t lo, hi; /* bounds of the stack being walked */
+    uint64_t *pcs;
+    int n, max;
+    bool truncated;
+    bool on_curg_now; /* jumped from g0 to the goroutine */
+    bool callback_done;
+};
+
+static bool push(struct walk *w, uint64_t pc)
+{
+    if (w->n == w->max) {
+        w->truncated = true;
         return false;
-    uint64_t s = sp + (uint64_t)delta;
-    /* Both frame layouts (<=1.20 SUBQ/MOVQ/LEAQ, >=1.21 PUSHQ/MOVQ) leave
-     * BP just below the return-address slot once the frame is set up. */
-    if (s < sp || s > hi - 8 || bp == s - 8)
-        return false;
-    *slot = s;
+    }
+    w->pcs[w->n++] = pc;
     return true;
+}
+
+static bool on_stack(const struct walk *w, uint64_t addr, uint64_t len)
+{
+    return addr >= w->lo && w->hi >= len && addr <= w->hi - len;
+}
+
+/* Moves f to its caller. False when the caller cannot be found safely. */
+static bool step(struct walk *w, struct frame *f)
+{
+    const struct unwind_env *env = w->env;
+    uint64_t ra, nsp, nbp;
+    enum mode nmode = CHAIN;
+    int32_t delta;
+    bool done = false;
+    if (f->mode != CHAIN && !env->fp_only && sp_delta(env, f->pc, &delta)) {
+        uint64_t slot = f->sp + (uint64_t)delta;
+        if (slot < f->sp || !on_stack(w, slot, 8))
+            return false;
+        /* Both frame layouts (<=1.20 SUBQ/MOVQ/LEAQ, >=1.21 PUSHQ/MOVQ)
+         * leave BP just below the return-address slot once the frame is
+         * set up; then the chain below is right. */
+        if (!(f->mode == INTERRUPTED && f->bp == slot - 8)) {
+            ra = load(slot);
+            nsp = slot + 8;
+            if (f->mode == INTERRUPTED) {
+                nbp = f->bp; /* still the caller's */
+            } else {
+                /* at a call site a Go frame with a frame saves BP there */
+                nbp = delta >= 8 && on_stack(w, slot - 8, 8) ? load(slot - 8) : f->bp;
+                nmode = SPWALK;
+            }
+            done = true;
+        }
+    }
+    if (!done) {
+        uint64_t bp = f->bp;
+        if (bp < f->sp || !on_stack(w, bp, 16) || (bp & 7))
+            return false;
+        ra = load(bp + 8);
+        nbp = load(bp);
+        nsp = bp + 16;
+    }
+    if (!in_text(env, ra) && !after_call(env, ra))
+        return false;
+    /* Above a function entered by an injected call the frame was
+     * interrupted, not calling. */
+    if (in_ranges(env->injected, env->ninjected, f->pc))
+        nmode = INTERRUPTED;
+    *f = (struct frame){ra, nsp, nbp, nmode};
+    return true;
+}
+
+static void use_curg(struct walk *w)
+{
+    w->lo = w->g->curg_lo;
+    w->hi = w->g->curg_hi;
+    w->on_curg_now = true;
+}
+
+/* Stack switches that must be followed before stepping from f. Returns
+ * false when the walk must stop. */
+static bool stitch(struct walk *w, struct frame *f)
+{
+    const struct unwind_env *env = w->env;
+    const struct unwind_gctx *g = w->g;
+    if (g->on_g0 && !w->on_curg_now) {
+        /* systemstack: the goroutine's state is in g.sched; the caller of
+         * systemstack is found from there. */
+        if (in_range(&env->systemstack, f->pc)) {
+            use_curg(w);
+            *f = (struct frame){f->pc, g->sched_sp, g->sched_bp, INTERRUPTED};
+            return true;
+        }
+        /* morestack: the function that needed more stack, at its
+         * prologue, replaces morestack, as in the runtime's unwinder. */
+        if (in_range(&env->morestack, f->pc)) {
+            w->pcs[w->n - 1] = g->sched_pc;
+            use_curg(w);
+            *f = (struct frame){g->sched_pc, g->sched_sp, g->sched_bp, INTERRUPTED};
+            return true;
+        }
+        /* The C frames of a cgo call end in asmcgocall: go on from the
+         * goroutine's saved cgocall state. */
+        if (g->sys_sp && in_range(&env->asmcgocall, f->pc)) {
+            if (!push(w, g->sys_pc))
+                return false;
+            use_curg(w);
+            *f = (struct frame){g->sys_pc, g->sys_sp, g->sys_bp, g->sys_bp ? INTERRUPTED : SPWALK};
+        }
+        return true;
+    }
+    /* A Go callback from C: cgocallback's frame on the goroutine stack
+     * returns into the goroutine's earlier frames; the C frames between
+     * (crosscall2 and its C callers) are on g0, above g0.sched.sp. */
+    if (!w->callback_done && in_range(&env->cgocallback, f->pc) && g->g0_sched_sp) {
+        w->callback_done = true;
+        int32_t d;
+        uint64_t lo = w->lo, hi = w->hi;
+        w->lo = g->g0_lo;
+        w->hi = g->g0_hi;
+        if (sp_delta(env, f->pc, &d) && on_stack(w, g->g0_sched_sp + (uint64_t)d, 8)) {
+            uint64_t slot = g->g0_sched_sp + (uint64_t)d;
+            struct frame c = {load(slot), slot + 8, 0, SPWALK};
+            /* into crosscall2, then C until asmcgocall (or as far as the
+             * C code's frames allow) */
+            if (in_text(env, c.pc) && push(w, c.pc)) {
+                while (!in_range(&env->asmcgocall, c.pc) && step(w, &c) &&
+                       !in_range(&env->asmcgocall, c.pc) && push(w, c.pc))
+                    ;
+            }
+        }
+        w->lo = lo;
+        w->hi = hi;
+        /* cgocallback's frame on the goroutine has no saved BP worth
+         * trusting: find its caller by pcsp. */
+        f->mode = SPWALK;
+    }
+    return true;
+}
+
+int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
+              const struct unwind_gctx *g, uint64_t *pcs, int max, bool *truncated)
+{
+    struct walk w = {.env = env, .g = g, .lo = g->lo, .hi = g->hi, .pcs = pcs, .max = max};
+    *truncated = false;
+    if (max <= 0 || !push(&w, r->pc))
+        return 0;
+    if (!(w.lo < w.hi && w.hi - w.lo >= 16 && r->sp >= w.lo && r->sp < w.hi))
+        return w.n;
+    struct frame f = {r->pc, r->sp, r->bp, INTERRUPTED};
+    /* In the vDSO: m.vdsoPC/vdsoSP are the Go caller's, on the goroutine's
+     * stack or g0's. */
+    if (in_range(&env->vdso, r->pc) && g->vdso_sp) {
+        if (g->vdso_sp >= g->curg_lo && g->vdso_sp < g->curg_hi)
+            use_curg(&w);
+        if (!push(&w, g->vdso_pc))
+            goto out;
+        f = (struct frame){g->vdso_pc, g->vdso_sp, 0, SPWALK};
+    }
+    for (;;) {
+        if (!stitch(&w, &f))
+            break;
+        if (!step(&w, &f)) {
+            /* C frames that cannot be followed further: if this is a cgo
+             * call, the goroutine's side is still known. */
+            if (g->on_g0 && !w.on_curg_now && g->sys_sp && !in_text(env, f.pc)) {
+                if (!push(&w, g->sys_pc))
+                    break;
+                use_curg(&w);
+                f = (struct frame){g->sys_pc, g->sys_sp, g->sys_bp,
+                                   g->sys_bp ? INTERRUPTED : SPWALK};
+                continue;
+            }
+            break;
+        }
+        if (!push(&w, f.pc))
+            break;
+    }
+out:
+    *truncated = w.truncated;
+    return w.n;
 }
 
 int unwind_fp(const struct unwind_env *env, const struct unwind_regs *r, uint64_t lo,
               uint64_t hi, uint64_t *pcs, int max, bool *truncated)
 {
-    int n = 0;
-    *truncated = false;
-    if (max <= 0)
-        return 0;
-    pcs[n++] = r->pc;
-    if (!(lo < hi && r->sp >= lo && r->sp < hi && hi - lo >= 16))
-        return n;
-
-    /* State of the frame being unwound: its PC, its stack pointer when the
-     * frame was interrupted rather than calling (sp_known), and the value
-     * of the frame-pointer register in it. Each step moves to the caller:
-     * through the pcsp table when the frame is not set up, else through the
-     * chain ([bp] = caller's bp, [bp+8] = return address). */
-    uint64_t pc = r->pc, sp = r->sp, bp = r->bp;
-    bool sp_known = true;
-    for (;;) {
-        uint64_t slot, ra, nsp, nbp;
-        if (sp_known && missing_caller(env, pc, sp, bp, hi, &slot)) {
-            ra = load(slot);
-            nsp = slot + 8;
-            nbp = bp;
-        } else {
-            /* Frames only move toward the stack's top (higher addresses). */
-            if (bp < sp || bp > hi - 16 || (bp & 7))
-                break;
-            ra = load(bp + 8);
-            nbp = load(bp);
-            nsp = bp + 16;
-        }
-        if (!is_code(env, ra))
-            break;
-        if (n == max) {
-            *truncated = true;
-            break;
-        }
-        pcs[n++] = ra;
-        /* Above a function entered by an injected call the frame was
-         * interrupted, not calling: its own frame may not be set up. */
-        sp_known = in_ranges(env->injected, env->ninjected, pc);
-        pc = ra;
-        sp = nsp;
-        bp = nbp;
-    }
-    return n;
+    struct unwind_gctx g = {.lo = lo, .hi = hi};
+    return unwind_go(env, r, &g, pcs, max, truncated);
 }

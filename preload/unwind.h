@@ -1,19 +1,25 @@
-/* Frame-pointer unwinding of an interrupted Go stack, with frames made
- * right by the pclntab.
+/* Unwinding of an interrupted Go stack from the signal context: frame
+ * pointers where they can be trusted, the pclntab's pcsp tables where they
+ * cannot, and stitching across the stack switches of the runtime.
  *
- * A plain frame-pointer walk loses a frame whenever the interrupted
- * function has not (or no longer) set up its frame: a frameless leaf, a
- * prologue, an epilogue. RBP then still holds the caller's frame pointer,
- * and the walk goes straight to the caller's caller. The function's pcsp
- * table gives the SP delta at the interrupted PC, hence the slot that holds
- * the return address, hence the true caller. The same happens in the middle
- * of a stack above a function the runtime entered by an injected call
- * (runtime.asyncPreempt for preemption, runtime.sigpanic for faults): the
- * frame below it was interrupted, not calling, and gets the same fix.
+ * - A frameless leaf, a prologue or an epilogue leaves RBP pointing at the
+ *   caller's frame, so a plain frame-pointer walk drops the caller. The
+ *   function's pcsp table gives the SP delta at the PC, hence the slot of
+ *   the return address and the true caller. The same holds above a
+ *   function the runtime enters by an injected call (runtime.asyncPreempt,
+ *   runtime.sigpanic): the frame below it was interrupted, not calling.
+ * - On the system stack (g0), runtime.systemstack and runtime.morestack
+ *   continue on the goroutine that switched there, from its saved
+ *   g.sched, as the runtime's own unwinder does.
+ * - C code called through cgo runs on g0; once its frames end, the walk
+ *   goes on from the goroutine's saved syscall state (the cgocall frame).
+ *   A Go callback from C continues through cgocallback into the C frames
+ *   on g0 and back into the Go frames that made the cgo call.
+ * - A PC in the vDSO continues from m.vdsoPC/vdsoSP.
  *
  * Pure and async-signal-safe: every stack read is checked against the
- * [lo, hi) bounds the caller proves are mapped (the goroutine's or the
- * thread's stack), so a corrupt chain ends the walk instead of faulting. */
+ * bounds of the stack it belongs to, which the caller proves are mapped;
+ * a corrupt chain ends the walk instead of faulting. */
 #ifndef GOPROF_UNWIND_H
 #define GOPROF_UNWIND_H
 
@@ -29,25 +35,48 @@ struct code_range {
 #define UNWIND_MAX_INJECTED 4
 
 struct unwind_env {
-    const struct pcln *tab; /* Go functions, for the SP delta */
+    const struct pcln *tab; /* Go functions, for SP deltas */
     uint64_t text_lo, text_hi;
     const struct code_range *ranges; /* other code (libc, vdso, ...) */
     int nranges;
     /* functions entered by an injected call (asyncPreempt, sigpanic) */
     struct code_range injected[UNWIND_MAX_INJECTED];
     int ninjected;
+    /* the runtime's stack-switching functions; empty ranges when absent */
+    struct code_range systemstack, morestack, asmcgocall, cgocallback, crosscall2;
+    struct code_range vdso;
+    bool fp_only; /* GOPROF_UNWIND=fp: the plain chain, no pcsp fix */
 };
 
 struct unwind_regs {
     uint64_t pc, sp, bp;
 };
 
+/* What the sampler read about the thread's goroutines. All zero means "no
+ * goroutine context": a plain walk of [lo, hi). */
+struct unwind_gctx {
+    uint64_t lo, hi;      /* the stack the sample was taken on */
+    bool on_g0;           /* that stack is g0's and a goroutine is current */
+    uint64_t curg_lo, curg_hi;
+    uint64_t sched_sp, sched_pc, sched_bp;      /* curg.sched */
+    uint64_t sys_sp, sys_pc, sys_bp;            /* curg in a cgo call/syscall; bp 0: unknown */
+    uint64_t vdso_sp, vdso_pc;                  /* m.vdso*, 0 when not in the vDSO */
+    uint64_t g0_lo, g0_hi, g0_sched_sp;         /* for a Go callback from C */
+};
+
 /* Fills env->injected from the table. */
 void unwind_find_injected(struct unwind_env *env);
+/* Fills every special range (injected ones included). */
+void unwind_find_specials(struct unwind_env *env);
 
 /* Writes up to max PCs (the interrupted PC first, then return addresses)
  * and returns how many. *truncated is set when the limit cut a stack that
- * went on. lo/hi == 0 means no bounds are known: only the PC is recorded. */
+ * went on. */
+int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
+              const struct unwind_gctx *g, uint64_t *pcs, int max, bool *truncated);
+
+/* unwind_go without goroutine context, over the stack [lo, hi). lo/hi == 0
+ * means no bounds are known: only the PC is recorded. */
 int unwind_fp(const struct unwind_env *env, const struct unwind_regs *r, uint64_t lo,
               uint64_t hi, uint64_t *pcs, int max, bool *truncated);
 

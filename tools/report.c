@@ -135,7 +135,7 @@ static int64_t add_loc(struct report *r, uint64_t key, uint32_t map, uint64_t ad
             return -1;
         r->lines[r->nlines++] = (struct rp_line){(uint32_t)f, fr[i].line};
     }
-    r->locs[r->nlocs] = (struct rp_loc){map, address, off, (uint32_t)n};
+    r->locs[r->nlocs] = (struct rp_loc){map, address, off, (uint32_t)n, false};
     if (key && !u64map_put(&r->loc_index, key, r->nlocs))
         return -1;
     return (int64_t)r->nlocs++;
@@ -173,7 +173,7 @@ static int64_t loc_for(struct report *r, struct file_ctx *fc, uint64_t pc, bool 
     char name[512];
     if (mi == f->nmaps) {
         snprintf(name, sizeof name, "0x%llx", (unsigned long long)pc);
-        fr[0] = (struct sym_frame){own(r, strdup(name)), "", 0, 0, false, FRAME_UNKNOWN};
+        fr[0] = (struct sym_frame){own(r, strdup(name)), "", 0, 0, false, FRAME_UNKNOWN, false};
         id = add_loc(r, 0, 0, pc, fr, 1);
     } else {
         const struct sf_mapping *m = &f->maps[mi];
@@ -184,11 +184,22 @@ static int64_t loc_for(struct report *r, struct file_ctx *fc, uint64_t pc, bool 
         if (n == 0) {
             snprintf(name, sizeof name, "%s+0x%llx", base_name(m->path),
                      (unsigned long long)off);
-            fr[0] = (struct sym_frame){own(r, strdup(name)), "", 0, 0, false, FRAME_UNKNOWN};
+            fr[0] = (struct sym_frame){own(r, strdup(name)), "", 0, 0, false, FRAME_UNKNOWN, false};
             n = 1;
         }
+        /* Wrapper frames go, as in the runtime's tracebacks; a location
+         * that is nothing but a wrapper is kept but marked elided. */
+        int kept = 0;
+        for (int i = 0; i < n; i++)
+            if (!fr[i].wrapper)
+                fr[kept++] = fr[i];
+        bool elided = kept == 0;
+        if (!elided)
+            n = kept;
         uint64_t key = hash_mix(hash_mix(hash_mix(11, (uint64_t)fc->rmap[mi]), vaddr), leaf);
         id = add_loc(r, key, (uint32_t)fc->rmap[mi] + 1, pc, fr, n);
+        if (id >= 0)
+            r->locs[id].elided = elided;
     }
     if (id >= 0)
         u64map_put(&fc->pcloc, ckey, (uint64_t)id + 1);
@@ -197,7 +208,7 @@ static int64_t loc_for(struct report *r, struct file_ctx *fc, uint64_t pc, bool 
 
 static int64_t truncated_loc(struct report *r)
 {
-    static const struct sym_frame fr = {"[truncated]", "", 0, 0, false, FRAME_UNKNOWN};
+    static const struct sym_frame fr = {"[truncated]", "", 0, 0, false, FRAME_UNKNOWN, false};
     return add_loc(r, 0x7472756e63ull /* fixed key: one such location */, 0, 0, &fr, 1);
 }
 
@@ -318,7 +329,7 @@ static int64_t group_loc(struct report *r, struct file_ctx *fc, const struct rep
     uint64_t v;
     if (u64map_get(&r->loc_index, key, &v) && !strcmp(r->funcs[r->lines[r->locs[v].line_off].func].name, name))
         return (int64_t)v;
-    const struct sym_frame fr = {own(r, strdup(name)), "", 0, 0, false, FRAME_UNKNOWN};
+    const struct sym_frame fr = {own(r, strdup(name)), "", 0, 0, false, FRAME_UNKNOWN, false};
     return add_loc(r, key, 0, 0, &fr, 1);
 }
 
@@ -352,7 +363,7 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
                gc[i + 1].group == gc[i].group)
             count += gc[++i].count;
         const struct sf_stack *st = &f->stacks[gc[i].stack];
-        uint32_t n = 0;
+        uint32_t n = 0, shown = 0;
         for (uint32_t k = 0; k < st->n && n < SF_MAX_DEPTH; k++) {
             int64_t id = loc_for(r, fc, f->pcs[st->pcs_off + k], k == 0);
             if (id < 0) {
@@ -360,6 +371,15 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
                 break;
             }
             ids[n++] = (uint32_t)id;
+            shown += !r->locs[id].elided;
+        }
+        /* Drop elided locations, unless nothing else would be left. */
+        if (!rc && shown) {
+            uint32_t w = 0;
+            for (uint32_t k = 0; k < n; k++)
+                if (!r->locs[ids[k]].elided)
+                    ids[w++] = ids[k];
+            n = w;
         }
         if (!rc && (st->flags & SF_STACK_TRUNCATED))
             ids[n++] = (uint32_t)trunc;

@@ -33,6 +33,7 @@ struct rp_loc {
     uint32_t map; /* index + 1; 0 = no mapping */
     uint64_t address;
     uint32_t line_off, nlines; /* innermost first */
+    bool elided; /* only wrapper frames: left out of stacks */
 };
 
 struct rp_sample {

@@ -71,8 +71,14 @@ int symbolize(struct symbolizer *s, struct binary *b, uint64_t vaddr, bool is_re
 {
     if (max <= 0)
         return 0;
-    uint64_t pc = is_return && vaddr ? vaddr - 1 : vaddr;
+    /* A return address is symbolized at the call instruction before it,
+     * except when it is a function's entry: a PC the runtime saved as if
+     * returning there (systemstack_switch before Go 1.21, goexit), which
+     * Go's own traceback does not move either. */
+    uint64_t pc = vaddr;
     struct pcln_func f;
+    if (is_return && vaddr && !(b->is_go && pcln_find(&b->go.tab, vaddr, &f) && f.entry == vaddr))
+        pc = vaddr - 1;
     if (b->is_go && pcln_find(&b->go.tab, pc, &f)) {
         struct pcln_frame fr[64];
         uint64_t inl_size = 0;
@@ -81,12 +87,13 @@ int symbolize(struct symbolizer *s, struct binary *b, uint64_t vaddr, bool is_re
         int n = pcln_frames(&b->go.tab, &f, pc, inl, inl_size, fr, max < 64 ? max : 64);
         for (int i = 0; i < n; i++)
             out[i] = (struct sym_frame){fr[i].function, fr[i].file, fr[i].line,
-                                        fr[i].start_line, fr[i].inlined, FRAME_GO};
+                                        fr[i].start_line, fr[i].inlined, FRAME_GO,
+                                        b->go.wrapper_funcid && fr[i].funcid == b->go.wrapper_funcid};
         return n;
     }
     const struct elf_funcsym *sym = elfimg_func_at(&b->img, pc);
     if (sym) {
-        out[0] = (struct sym_frame){sym->name, "", 0, 0, false, FRAME_C};
+        out[0] = (struct sym_frame){sym->name, "", 0, 0, false, FRAME_C, false};
         return 1;
     }
     return 0;

@@ -19,6 +19,7 @@ struct sym_frame {
     int32_t start_line;
     bool inlined;
     enum frame_kind kind;
+    bool wrapper; /* generated code the runtime's tracebacks leave out */
 };
 
 struct binary {

@@ -149,9 +149,9 @@ static struct rp_map maps[] = {
 };
 
 static struct rp_loc locs[] = {
-    {1, 0x401010, 0, 1},       {1, 0x401234, 1, 2}, {1, 0x401500, 3, 1},
-    {1, 0x402000, 4, 1},       {2, 0x7f0000001234ull, 5, 1},
-    {1, 0x401600, 6, 1},       {1, 0x401238, 7, 2},
+    {1, 0x401010, 0, 1, false},       {1, 0x401234, 1, 2, false}, {1, 0x401500, 3, 1, false},
+    {1, 0x402000, 4, 1, false},       {2, 0x7f0000001234ull, 5, 1, false},
+    {1, 0x401600, 6, 1, false},       {1, 0x401238, 7, 2, false},
 };
 
 /* Sample stacks, leaf first. */
@@ -738,7 +738,8 @@ static void test_folded_names(void **state)
         {"root", "", 0, FRAME_GO},
     };
     static struct rp_line ln[] = {{0, 0}, {1, 0}, {2, 0}, {3, 0}};
-    static struct rp_loc lc[] = {{0, 1, 0, 1}, {0, 2, 1, 1}, {0, 3, 2, 1}, {0, 4, 3, 1}};
+    static struct rp_loc lc[] = {
+        {0, 1, 0, 1, false}, {0, 2, 1, 1, false}, {0, 3, 2, 1, false}, {0, 4, 3, 1, false}};
     static uint32_t ids[] = {0, 1, 2, 3, /**/ 3, /**/ 0, 1, 2, 3, /**/ 3};
     static struct rp_sample sm[] = {{0, 4, 2, 0}, {4, 1, 5, 0}, {5, 4, 40, 0}, {9, 1, 1, 0}};
     struct report r;

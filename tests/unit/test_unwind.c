@@ -12,13 +12,21 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "synth_pclntab.h"
 #include "unwind.h"
 
 #define TEXT 0x401000u
-#define CLIB_LO 0x7f1234560000ull /* other code: a C library */
-#define CLIB_HI (CLIB_LO + 0x10000)
+/* Other code (a C library): a real mapped region, because the unwinder
+ * reads the instruction before a C return address to check it is a call.
+ * It holds NOPs, with a call instruction right before each offset in
+ * CLIB_CALLS. */
+static uint64_t clib_lo;
+#define CLIB_LO clib_lo
+#define CLIB_SIZE 0x10000
+#define CLIB_HI (CLIB_LO + CLIB_SIZE)
+static const uint32_t CLIB_CALLS[] = {0x100, 0x200, 0x1000};
 
 /* A framed function of size s with l bytes of locals: PUSHQ BP at 0,
  * MOVQ SP, BP at 1, SUBQ at 4, body from 8, ADDQ, then POPQ BP at s-2 and
@@ -60,11 +68,26 @@ static uint64_t pc(int f, uint32_t off) { return TEXT + FUNCS[f].entry + off; }
 
 static struct synth_pclntab SYN;
 static struct pcln TAB;
-static const struct code_range CLIB = {CLIB_LO, CLIB_HI};
+static struct code_range CLIB;
 
 static int group_setup(void **state)
 {
     (void)state;
+    uint8_t *code = mmap(NULL, CLIB_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                         -1, 0);
+    if (code == MAP_FAILED)
+        return -1;
+    memset(code, 0x90, CLIB_SIZE);
+    for (size_t i = 0; i < sizeof CLIB_CALLS / sizeof *CLIB_CALLS; i++)
+        code[CLIB_CALLS[i] - 5] = 0xe8; /* call rel32 */
+    code[0x300 - 2] = 0xff;             /* call *%rax */
+    code[0x300 - 1] = 0xd0;
+    code[0x400 - 3] = 0xff; /* call *0x8(%rbx) */
+    code[0x400 - 2] = 0x53;
+    code[0x400 - 1] = 0x08;
+    mprotect(code, CLIB_SIZE, PROT_READ);
+    clib_lo = (uint64_t)(uintptr_t)code;
+    CLIB = (struct code_range){CLIB_LO, CLIB_HI};
     static const char *const files[] = {"/src/x.go"};
     struct synth_opts o = {.magic = 0xfffffff1u, .text_start = TEXT, .files = files,
                            .nfiles = 1};
@@ -520,19 +543,25 @@ static void test_return_address_not_code(void **state)
     s.mem[f1] = word_addr(&s, f2);
     s.mem[f1 + 1] = pc(FC, 0x20);
     s.mem[f2] = 0;
-    static const uint64_t bad[] = {0, 0x1234, TEXT - 1, TEXT_END, CLIB_HI, UINT64_MAX};
+    /* Not code, or code not right after a call instruction. */
+    const uint64_t bad[] = {0, 0x1234, TEXT - 1, TEXT_END, CLIB_HI, UINT64_MAX, CLIB_LO,
+                            CLIB_LO + 6, CLIB_LO + 0x180, CLIB_LO + 0x201};
     const uint64_t want[] = {CLIB_LO + 0x10, pc(FC, 0x20)};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         s.mem[f2 + 1] = bad[i];
         expect_c_walk(&s, word_addr(&s, f1), want, 2);
     }
-    /* Both ends of each code range are code. */
+    /* Both ends of the Go text are code. */
     s.mem[f2 + 1] = TEXT_END - 1;
     const uint64_t last[] = {CLIB_LO + 0x10, pc(FC, 0x20), TEXT_END - 1};
     expect_c_walk(&s, word_addr(&s, f1), last, 3);
-    s.mem[f2 + 1] = CLIB_LO;
-    const uint64_t clib[] = {CLIB_LO + 0x10, pc(FC, 0x20), CLIB_LO};
-    expect_c_walk(&s, word_addr(&s, f1), clib, 3);
+    /* In C code, each form of call instruction before the address counts. */
+    static const uint32_t after[] = {0x200, 0x300, 0x400};
+    for (size_t i = 0; i < sizeof after / sizeof *after; i++) {
+        s.mem[f2 + 1] = CLIB_LO + after[i];
+        const uint64_t clib[] = {CLIB_LO + 0x10, pc(FC, 0x20), CLIB_LO + after[i]};
+        expect_c_walk(&s, word_addr(&s, f1), clib, 3);
+    }
 }
 
 /* The walk must stop at the interrupted PC. */
