@@ -12,7 +12,8 @@ enum {
     PROFILE_DURATION_NANOS = 10, PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12,
     PROFILE_COMMENT = 13, PROFILE_DEFAULT_SAMPLE_TYPE = 14,
     VALUETYPE_TYPE = 1, VALUETYPE_UNIT = 2,
-    SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
+    SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3,
+    LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3,
     MAPPING_ID = 1, MAPPING_START = 2, MAPPING_LIMIT = 3, MAPPING_OFFSET = 4,
     MAPPING_FILENAME = 5, MAPPING_BUILD_ID = 6, MAPPING_HAS_FUNCTIONS = 7,
     MAPPING_HAS_FILENAMES = 8, MAPPING_HAS_LINE_NUMBERS = 9, MAPPING_HAS_INLINE_FRAMES = 10,
@@ -125,6 +126,22 @@ int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
         pb_packed_uint64(&m, SAMPLE_LOCATION_ID, ids, n);
         int64_t vals[2] = {(int64_t)s->count, (int64_t)s->nanos};
         pb_packed_int64(&m, SAMPLE_VALUE, vals, 2);
+        /* Numeric labels, so that -tagfocus=goroutine=17 and ranges work. */
+        if (s->goid) {
+            pb_int64(&sub, LABEL_KEY, str_id(&st, "goroutine"));
+            pb_int64(&sub, LABEL_NUM, (int64_t)s->goid);
+            pb_message(&m, SAMPLE_LABEL, &sub);
+        }
+        if (s->tid) {
+            pb_int64(&sub, LABEL_KEY, str_id(&st, "thread"));
+            pb_int64(&sub, LABEL_NUM, (int64_t)s->tid);
+            pb_message(&m, SAMPLE_LABEL, &sub);
+        }
+        if (s->thread_name && *s->thread_name) {
+            pb_int64(&sub, LABEL_KEY, str_id(&st, "thread_name"));
+            pb_int64(&sub, LABEL_STR, str_id(&st, s->thread_name));
+            pb_message(&m, SAMPLE_LABEL, &sub);
+        }
         pb_message(&b, PROFILE_SAMPLE, &m);
     }
     for (size_t i = 0; i < r->nmaps; i++) {

@@ -212,25 +212,28 @@ static int64_t truncated_loc(struct report *r)
     return add_loc(r, 0x7472756e63ull /* fixed key: one such location */, 0, 0, &fr, 1);
 }
 
-static bool same_stack(struct report *r, const struct rp_sample *s, const uint32_t *ids,
-                       uint32_t n)
+static bool same_sample(struct report *r, const struct rp_sample *s, const uint32_t *ids,
+                        uint32_t n, const struct rp_sample *want)
 {
-    return s->nlocs == n && !memcmp(r->loc_ids + s->loc_off, ids, n * sizeof *ids);
+    return s->nlocs == n && s->tid == want->tid && s->goid == want->goid &&
+           !memcmp(r->loc_ids + s->loc_off, ids, n * sizeof *ids);
 }
 
-static int add_sample(struct report *r, const uint32_t *ids, uint32_t n, uint64_t count,
-                      uint64_t nanos)
+/* Adds count samples of the stack ids[0..n) (leaf first), on the thread
+ * and goroutine in *lab, merging with an equal sample. */
+static int add_sample(struct report *r, const uint32_t *ids, uint32_t n,
+                      const struct rp_sample *lab)
 {
-    uint64_t key = 1469598103934665603ull;
+    uint64_t key = hash_mix(hash_mix(1469598103934665603ull, lab->tid), lab->goid);
     for (uint32_t i = 0; i < n; i++)
         key = hash_mix(key, ids[i]);
     for (int probe = 0; probe < 64; probe++, key = hash_mix(key, 1)) {
         uint64_t v;
         if (!u64map_get(&r->sample_index, key, &v))
             break;
-        if (same_stack(r, &r->samples[v], ids, n)) {
-            r->samples[v].count += count;
-            r->samples[v].nanos += nanos;
+        if (same_sample(r, &r->samples[v], ids, n, lab)) {
+            r->samples[v].count += lab->count;
+            r->samples[v].nanos += lab->nanos;
             return 0;
         }
     }
@@ -242,7 +245,10 @@ static int add_sample(struct report *r, const uint32_t *ids, uint32_t n, uint64_
                         sizeof *r->loc_ids))
             return -1;
     memcpy(r->loc_ids + r->nloc_ids, ids, n * sizeof *ids);
-    r->samples[r->nsamples++] = (struct rp_sample){(uint32_t)r->nloc_ids, n, count, nanos};
+    struct rp_sample *s = &r->samples[r->nsamples++];
+    *s = *lab;
+    s->loc_off = (uint32_t)r->nloc_ids;
+    s->nlocs = n;
     r->nloc_ids += n;
     return 0;
 }
@@ -299,9 +305,10 @@ static int open_binaries(struct report *r, struct file_ctx *fc, const struct rep
 
 /* One group of samples: a stack, and the thread or goroutine it is
  * grouped by (0 when not grouping). */
+/* Samples of one stack on one thread and goroutine. */
 struct group_count {
-    uint32_t stack;
-    uint64_t group;
+    uint32_t stack, thread;
+    uint64_t goid;
     uint64_t count;
 };
 
@@ -310,7 +317,9 @@ static int by_stack_group(const void *a, const void *b)
     const struct group_count *x = a, *y = b;
     if (x->stack != y->stack)
         return x->stack < y->stack ? -1 : 1;
-    return x->group < y->group ? -1 : x->group > y->group;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
 
 /* The synthetic root frame that --group-by adds to every stack. */
@@ -333,8 +342,8 @@ static int64_t group_loc(struct report *r, struct file_ctx *fc, const struct rep
     return add_loc(r, key, 0, 0, &fr, 1);
 }
 
-/* Aggregates the file's samples per (stack, group) and adds them to the
- * report as symbolized location lists. */
+/* Aggregates the file's samples per (stack, thread, goroutine) and adds
+ * them to the report as symbolized location lists. */
 static int add_stacks(struct report *r, struct file_ctx *fc, const struct report_opts *o,
                       char *err, size_t errlen)
 {
@@ -350,17 +359,18 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
     }
     for (size_t i = 0; i < f->nsamples; i++) {
         const struct sf_sample *s = &f->samples[i];
-        uint64_t group = o->group_by == GROUP_THREAD      ? s->thread
-                         : o->group_by == GROUP_GOROUTINE ? s->goid
-                                                          : 0;
-        gc[i] = (struct group_count){s->stack, group, s->weight};
+        gc[i] = (struct group_count){s->stack, s->thread, s->goid, s->weight};
     }
     qsort(gc, f->nsamples, sizeof *gc, by_stack_group);
-    int rc = 0;
+    /* Thread names outlive the sample file: own one copy of each. */
+    const char **tnames = calloc(f->nthreads + 1, sizeof *tnames);
+    int rc = tnames ? 0 : -1;
+    for (size_t t = 0; !rc && t < f->nthreads; t++)
+        tnames[t] = own(r, strdup(f->threads[t].name));
     for (size_t i = 0; !rc && i < f->nsamples; i++) {
         uint64_t count = gc[i].count;
         while (i + 1 < f->nsamples && gc[i + 1].stack == gc[i].stack &&
-               gc[i + 1].group == gc[i].group)
+               gc[i + 1].thread == gc[i].thread && gc[i + 1].goid == gc[i].goid)
             count += gc[++i].count;
         const struct sf_stack *st = &f->stacks[gc[i].stack];
         uint32_t n = 0, shown = 0;
@@ -384,16 +394,23 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
         if (!rc && (st->flags & SF_STACK_TRUNCATED))
             ids[n++] = (uint32_t)trunc;
         if (!rc && o->group_by != GROUP_NONE) {
-            int64_t g = group_loc(r, fc, o, gc[i].group);
+            int64_t g = group_loc(r, fc, o, o->group_by == GROUP_THREAD ? gc[i].thread : gc[i].goid);
             if (g < 0)
                 rc = -1;
             else
                 ids[n++] = (uint32_t)g;
         }
-        if (!rc)
-            rc = add_sample(r, ids, n, count, count * f->hdr.period_ns);
+        if (!rc) {
+            struct rp_sample lab = {.count = count,
+                                    .nanos = count * f->hdr.period_ns,
+                                    .tid = f->threads[gc[i].thread].tid,
+                                    .goid = gc[i].goid,
+                                    .thread_name = tnames[gc[i].thread]};
+            rc = add_sample(r, ids, n, &lab);
+        }
         r->total_count += count;
     }
+    free(tnames);
     if (rc)
         snprintf(err, errlen, "%s: out of memory", f->path);
     free(gc);

@@ -40,6 +40,9 @@ struct rp_sample {
     uint32_t loc_off, nlocs; /* leaf first */
     uint64_t count;          /* samples (weighted) */
     uint64_t nanos;          /* CPU time they stand for */
+    uint64_t tid;            /* thread id */
+    uint64_t goid;           /* goroutine id, 0 when none */
+    const char *thread_name; /* "" when unknown */
 };
 
 struct report {

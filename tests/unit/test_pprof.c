@@ -165,8 +165,8 @@ static uint32_t loc_ids[] = {
 
 #define PERIOD 10000000ull
 static struct rp_sample samples[] = {
-    {0, 4, 5, 5 * PERIOD}, {4, 4, 3, 3 * PERIOD}, {8, 3, 2, 2 * PERIOD},
-    {11, 3, 1, 1 * PERIOD}, {14, 4, 4, 4 * PERIOD},
+    {0, 4, 5, 5 * PERIOD, 0, 0, ""}, {4, 4, 3, 3 * PERIOD, 0, 0, ""}, {8, 3, 2, 2 * PERIOD, 0, 0, ""},
+    {11, 3, 1, 1 * PERIOD, 0, 0, ""}, {14, 4, 4, 4 * PERIOD, 0, 0, ""},
 };
 
 static void make_report(struct report *r)
@@ -529,7 +529,7 @@ static void test_pprof_deepest_stack(void **state)
     for (size_t i = 0; i < N; i++)
         ids[i] = (uint32_t)(i % 7);
     ids[N - 1] = 2; /* the root, which must not be lost */
-    struct rp_sample s = {0, N, 1, PERIOD};
+    struct rp_sample s = {0, N, 1, PERIOD, 0, 0, ""};
     struct report r;
     make_report(&r);
     r.loc_ids = ids;
@@ -741,7 +741,8 @@ static void test_folded_names(void **state)
     static struct rp_loc lc[] = {
         {0, 1, 0, 1, false}, {0, 2, 1, 1, false}, {0, 3, 2, 1, false}, {0, 4, 3, 1, false}};
     static uint32_t ids[] = {0, 1, 2, 3, /**/ 3, /**/ 0, 1, 2, 3, /**/ 3};
-    static struct rp_sample sm[] = {{0, 4, 2, 0}, {4, 1, 5, 0}, {5, 4, 40, 0}, {9, 1, 1, 0}};
+    static struct rp_sample sm[] = {{0, 4, 2, 0, 0, 0, ""}, {4, 1, 5, 0, 0, 0, ""},
+                                    {5, 4, 40, 0, 0, 0, ""}, {9, 1, 1, 0, 0, 0, ""}};
     struct report r;
     memset(&r, 0, sizeof r);
     r.funcs = fn;
