@@ -213,10 +213,10 @@ static bool stitch(struct walk *w, struct frame *f)
             return true;
         }
         /* The C frames of a cgo call end in asmcgocall: go on from the
-         * goroutine's saved cgocall state. */
+         * goroutine's saved cgocall state, which stands for asmcgocall's
+         * frame as it does in the runtime's tracebacks. */
         if (g->sys_sp && in_range(&env->asmcgocall, f->pc)) {
-            if (!push(w, g->sys_pc))
-                return false;
+            w->pcs[w->n - 1] = g->sys_pc;
             use_curg(w);
             *f = (struct frame){g->sys_pc, g->sys_sp, g->sys_bp, g->sys_bp ? INTERRUPTED : SPWALK};
         }

@@ -1,5 +1,6 @@
 #include "symbolize.h"
 
+#include <elfutils/libdw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ void symbolizer_free(struct symbolizer *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->nbins; i++) {
+        if (s->bins[i]->dwarf)
+            dwarf_end(s->bins[i]->dwarf);
         elfimg_close(&s->bins[i]->img);
         free(s->bins[i]->path);
         free(s->bins[i]);
@@ -66,6 +69,26 @@ struct binary *symbolizer_binary(struct symbolizer *s, const char *path, char *e
     return b;
 }
 
+/* File and line of C code, from the binary's DWARF when it has some (cgo
+ * code in a Go binary usually does; distribution libraries do not). */
+static void c_source_line(struct binary *b, uint64_t pc, struct sym_frame *fr)
+{
+    if (!b->dwarf_tried) {
+        b->dwarf_tried = true;
+        b->dwarf = dwarf_begin_elf(b->img.elf, DWARF_C_READ, NULL);
+    }
+    Dwarf_Die cu;
+    if (!b->dwarf || !dwarf_addrdie(b->dwarf, pc, &cu))
+        return;
+    Dwarf_Line *line = dwarf_getsrc_die(&cu, pc);
+    int ln;
+    const char *file = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+    if (file && dwarf_lineno(line, &ln) == 0) {
+        fr->file = file;
+        fr->line = ln;
+    }
+}
+
 int symbolize(struct symbolizer *s, struct binary *b, uint64_t vaddr, bool is_return,
               struct sym_frame *out, int max)
 {
@@ -94,6 +117,7 @@ int symbolize(struct symbolizer *s, struct binary *b, uint64_t vaddr, bool is_re
     const struct elf_funcsym *sym = elfimg_func_at(&b->img, pc);
     if (sym) {
         out[0] = (struct sym_frame){sym->name, "", 0, 0, false, FRAME_C, false};
+        c_source_line(b, pc, &out[0]);
         return 1;
     }
     return 0;

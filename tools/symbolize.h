@@ -28,6 +28,8 @@ struct binary {
     struct gobin go;
     bool is_go;
     char build_id[160];
+    void *dwarf; /* Dwarf *, for C file:line; opened on first use */
+    bool dwarf_tried;
 };
 
 struct symbolizer;
