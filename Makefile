@@ -10,12 +10,13 @@ COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64ma
                common/gooffsets.c
 FORMAT_SRC  := collector/sample_format.c
 LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
+               collector/cunwind.c \
                collector/stack_table.c $(FORMAT_SRC) $(COMMON_SRC)
 REPORT_SRC  := $(filter-out tools/bench_%.c,$(wildcard tools/*.c)) $(FORMAT_SRC) $(COMMON_SRC)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-LIB_LIBS    := -lzstd -ldw -lelf -ldl -lpthread
+LIB_LIBS    := -lzstd -ldw -lelf -lunwind-x86_64 -lunwind -ldl -lpthread
 REPORT_LIBS := -lzstd -ldw -lelf -lz
 
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)

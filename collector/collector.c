@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cunwind.h"
 #include "log.h"
 #include "stack_table.h"
 #include "u64map.h"
@@ -34,6 +35,8 @@ struct coll {
     size_t nmaps, map_cap;
     uint64_t written, torn;
     bool write_failed;
+    struct cunwind *cu; /* for slots with C frames left to unwind */
+    uint64_t *cframes;
 };
 
 static uint64_t now(clockid_t c)
@@ -123,8 +126,26 @@ static void drain(struct coll *c, bool dead)
             continue;
         }
         uint32_t n = s->nframes <= r->depth ? s->nframes : r->depth;
-        memcpy(c->scratch, s->pcs, n * sizeof *c->scratch);
-        uint32_t tid = s->tid, flags = s->flags;
+        uint32_t flags = s->flags;
+        if (s->hole != RING_NO_HOLE && c->cu && s->hole <= n && s->copy_len <= r->copy_max) {
+            /* C frames go where the handler left them a place */
+            int k = cunwind_run(c->cu, s->c_ip, s->c_sp, s->c_bp, ring_slot_copy(r, s),
+                                s->copy_len, c->a->hdr.unwind == SF_UNWIND_MIXED, c->cframes,
+                                (int)r->depth);
+            uint32_t at = s->hole, total = 0;
+            for (uint32_t i = 0; i < at && total < r->depth; i++)
+                c->scratch[total++] = s->pcs[i];
+            for (int i = 0; i < k && total < r->depth; i++)
+                c->scratch[total++] = c->cframes[i];
+            for (uint32_t i = at; i < n && total < r->depth; i++)
+                c->scratch[total++] = s->pcs[i];
+            if (total < at + (uint32_t)k + (n - at))
+                flags |= SF_STACK_TRUNCATED;
+            n = total;
+        } else {
+            memcpy(c->scratch, s->pcs, n * sizeof *c->scratch);
+        }
+        uint32_t tid = s->tid;
         uint64_t t = s->time_ns, goid = s->goid, weight = s->weight;
         ring_release(&c->rd, s);
         bool is_new;
@@ -204,6 +225,12 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
     c.rd.r = a->ring;
     c.stacks = stack_table_new();
     c.scratch = malloc((a->ring->depth + 1) * sizeof *c.scratch);
+    if (a->ring->copy_max) {
+        c.cu = cunwind_new(a->text_lo, a->text_hi);
+        c.cframes = malloc((a->ring->depth + 1) * sizeof *c.cframes);
+        if (!c.cu || !c.cframes)
+            goprof_log("cannot set up libunwind in the collector; C frames are not unwound");
+    }
     if (!c.w || !c.stacks || !c.scratch) {
         goprof_log("collector out of memory; profiling stopped, the program continues");
         atomic_store(&a->ring->stopped, 1);

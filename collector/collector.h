@@ -19,6 +19,7 @@ struct collector_args {
     const char *path; /* its name, for messages */
     pid_t pid;        /* the profiled program */
     bool quiet;
+    uint64_t text_lo, text_hi; /* the Go text, where C unwinding stops */
     struct sf_header hdr;
     const char *note; /* written to the file when non-empty */
     const char *note2;

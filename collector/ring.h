@@ -19,6 +19,8 @@
 
 #define RING_MAGIC 0x676f70726f667231ull /* "goprofr1" */
 
+#define RING_NO_HOLE 0xffff
+
 struct ring_slot {
     _Atomic uint64_t seq;
     uint32_t tid;
@@ -27,7 +29,14 @@ struct ring_slot {
     uint64_t time_ns;
     uint64_t goid;
     uint64_t weight;
-    uint64_t pcs[]; /* ring.depth entries */
+    /* C frames left for the collector to unwind with libunwind
+     * (GOPROF_UNWIND=mixed or libunwind): they belong at pcs[hole], start
+     * at c_ip, and their stack from c_sp is copied after the pcs. */
+    uint16_t hole;
+    uint16_t pad;
+    uint32_t copy_len;
+    uint64_t c_ip, c_sp, c_bp;
+    uint64_t pcs[]; /* ring.depth entries, then ring.copy_max bytes */
 };
 
 /* Counters the handler and the library maintain; the collector copies
@@ -46,6 +55,7 @@ struct ring {
     uint64_t magic;
     uint32_t depth;     /* max frames per slot */
     uint32_t slot_size; /* bytes per slot */
+    uint32_t copy_max;  /* bytes of stack a slot can hold (0: none) */
     uint64_t nslots;    /* a power of two */
     _Atomic uint32_t stopped; /* set by the collector when it gives up */
     /* head is hammered by producers: keep it off the other lines */
@@ -54,9 +64,15 @@ struct ring {
     _Alignas(64) uint8_t slots[];
 };
 
-size_t ring_bytes(uint32_t depth, uint64_t *nslots, uint32_t *slot_size);
-/* Maps a shared ring; NULL on failure (errno set). */
-struct ring *ring_create(uint32_t depth);
+size_t ring_bytes(uint32_t depth, uint32_t copy_max, uint64_t *nslots, uint32_t *slot_size);
+/* Maps a shared ring whose slots hold depth PCs and copy_max bytes of
+ * stack; NULL on failure (errno set). */
+struct ring *ring_create(uint32_t depth, uint32_t copy_max);
+
+static inline uint8_t *ring_slot_copy(const struct ring *r, struct ring_slot *s)
+{
+    return (uint8_t *)(s->pcs + r->depth);
+}
 
 static inline struct ring_slot *ring_slot_at(struct ring *r, uint64_t pos)
 {

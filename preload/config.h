@@ -15,6 +15,9 @@ enum source_pref { SOURCE_AUTO, SOURCE_PERF, SOURCE_TIMER };
 #define GOPROF_DEPTH_DEFAULT 64
 #define GOPROF_DEPTH_MAX 1024
 #define GOPROF_SIGNAL_DEFAULT 42 /* SIGRTMIN+8: not raised by Go or glibc */
+/* Bytes of stack copied per sample for the libunwind strategies: C frames
+ * deeper than this above the interrupted SP are not recovered. */
+#define GOPROF_STACK_COPY (32u << 10)
 
 struct goprof_config {
     char out_pattern[PATH_MAX]; /* GOPROF_OUT, %p = pid */

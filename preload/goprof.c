@@ -101,7 +101,9 @@ __attribute__((constructor)) static void goprof_init(void)
     if (choose_source(&cfg, &sc, source_note, sizeof source_note) != 0)
         return;
 
-    struct ring *ring = ring_create(cfg.depth);
+    /* The libunwind strategies hand a copy of the stack to the collector. */
+    bool copies = cfg.unwind == SF_UNWIND_MIXED || cfg.unwind == SF_UNWIND_LIBUNWIND;
+    struct ring *ring = ring_create(cfg.depth, copies ? GOPROF_STACK_COPY : 0);
     if (!ring) {
         goprof_log("cannot map the sample ring: %s; profiling disabled", strerror(errno));
         return;
@@ -121,6 +123,8 @@ __attribute__((constructor)) static void goprof_init(void)
         .path = path,
         .pid = pid,
         .quiet = cfg.quiet,
+        .text_lo = goinfo.text_start,
+        .text_hi = goinfo.text_end,
         .hdr = {.version = SF_VERSION,
                 .pid = (uint64_t)pid,
                 .start_unix_ns = now_ns(CLOCK_REALTIME),

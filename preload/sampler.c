@@ -113,12 +113,39 @@ void sampler_take(siginfo_t *si, void *ucontext)
     uint64_t goid = 0;
     uint32_t flags = 0;
     read_gctx(regs.sp, &gc, &goid, &flags);
-    bool truncated;
-    int n;
-    if (strategy == SF_UNWIND_FP)
+    bool truncated = false;
+    int n = 0;
+    struct unwind_hole hole = {0};
+    switch (strategy) {
+    case SF_UNWIND_FP:
         n = unwind_fp(&env, &regs, gc.lo, gc.hi, s->pcs, (int)r->depth, &truncated);
-    else
-        n = unwind_go(&env, &regs, &gc, s->pcs, (int)r->depth, &truncated);
+        break;
+    case SF_UNWIND_GO:
+        n = unwind_go(&env, &regs, &gc, NULL, s->pcs, (int)r->depth, &truncated);
+        break;
+    case SF_UNWIND_MIXED:
+        n = unwind_go(&env, &regs, &gc, &hole, s->pcs, (int)r->depth, &truncated);
+        break;
+    case SF_UNWIND_LIBUNWIND:
+        /* all of it for the collector */
+        if (gc.lo < gc.hi && regs.sp >= gc.lo && regs.sp < gc.hi)
+            hole = (struct unwind_hole){true, 0, regs.pc, regs.sp, regs.bp, gc.hi};
+        else
+            s->pcs[n++] = regs.pc;
+        break;
+    }
+    s->hole = RING_NO_HOLE;
+    s->copy_len = 0;
+    if (hole.set && r->copy_max) {
+        /* [sp, hi) lies on the stack the walk proved mapped */
+        uint64_t len = hole.hi - hole.sp < r->copy_max ? hole.hi - hole.sp : r->copy_max;
+        __builtin_memcpy(ring_slot_copy(r, s), (const void *)(uintptr_t)hole.sp, len);
+        s->hole = (uint16_t)hole.at;
+        s->copy_len = (uint32_t)len;
+        s->c_ip = hole.ip;
+        s->c_sp = hole.sp;
+        s->c_bp = hole.bp;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     s->tid = (uint32_t)threads_self_tid();

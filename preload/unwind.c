@@ -114,6 +114,7 @@ struct frame {
 struct walk {
     const struct unwind_env *env;
     const struct unwind_gctx *g;
+    struct unwind_hole *hole;
     uint64_t lo, hi; /* bounds of the stack being walked */
     uint64_t *pcs;
     int n, max;
@@ -237,9 +238,15 @@ static bool stitch(struct walk *w, struct frame *f)
             /* into crosscall2, then C until asmcgocall (or as far as the
              * C code's frames allow) */
             if (in_text(env, c.pc) && push(w, c.pc)) {
-                while (!in_range(&env->asmcgocall, c.pc) && step(w, &c) &&
-                       !in_range(&env->asmcgocall, c.pc) && push(w, c.pc))
-                    ;
+                if (w->hole) {
+                    /* crosscall2 is Go assembly: its pcsp finds the C caller */
+                    if (step(w, &c) && !in_text(env, c.pc))
+                        *w->hole = (struct unwind_hole){true, w->n, c.pc, c.sp, c.bp, g->g0_hi};
+                } else {
+                    while (!in_range(&env->asmcgocall, c.pc) && step(w, &c) &&
+                           !in_range(&env->asmcgocall, c.pc) && push(w, c.pc))
+                        ;
+                }
             }
         }
         w->lo = lo;
@@ -252,15 +259,30 @@ static bool stitch(struct walk *w, struct frame *f)
 }
 
 int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
-              const struct unwind_gctx *g, uint64_t *pcs, int max, bool *truncated)
+              const struct unwind_gctx *g, struct unwind_hole *hole, uint64_t *pcs, int max,
+              bool *truncated)
 {
-    struct walk w = {.env = env, .g = g, .lo = g->lo, .hi = g->hi, .pcs = pcs, .max = max};
+    struct walk w = {.env = env, .g = g, .hole = hole, .lo = g->lo, .hi = g->hi, .pcs = pcs,
+                     .max = max};
     *truncated = false;
-    if (max <= 0 || !push(&w, r->pc))
+    if (hole)
+        hole->set = false;
+    if (max <= 0)
         return 0;
-    if (!(w.lo < w.hi && w.hi - w.lo >= 16 && r->sp >= w.lo && r->sp < w.hi))
-        return w.n;
+    bool in_bounds = w.lo < w.hi && w.hi - w.lo >= 16 && r->sp >= w.lo && r->sp < w.hi;
     struct frame f = {r->pc, r->sp, r->bp, INTERRUPTED};
+    /* Interrupted in C: the collector unwinds it; on g0 during a cgo call
+     * the goroutine's side follows from its saved state. */
+    if (hole && !in_text(env, r->pc) && !in_range(&env->vdso, r->pc) && in_bounds) {
+        *hole = (struct unwind_hole){true, 0, r->pc, r->sp, r->bp, w.hi};
+        if (!(g->on_g0 && g->sys_sp) || !push(&w, g->sys_pc))
+            goto out;
+        use_curg(&w);
+        f = (struct frame){g->sys_pc, g->sys_sp, g->sys_bp, g->sys_bp ? INTERRUPTED : SPWALK};
+        goto walk;
+    }
+    if (!push(&w, r->pc) || !in_bounds)
+        goto out;
     /* In the vDSO: m.vdsoPC/vdsoSP are the Go caller's, on the goroutine's
      * stack or g0's. */
     if (in_range(&env->vdso, r->pc) && g->vdso_sp) {
@@ -270,6 +292,7 @@ int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
             goto out;
         f = (struct frame){g->vdso_pc, g->vdso_sp, 0, SPWALK};
     }
+walk:
     for (;;) {
         if (!stitch(&w, &f))
             break;
@@ -298,5 +321,5 @@ int unwind_fp(const struct unwind_env *env, const struct unwind_regs *r, uint64_
               uint64_t hi, uint64_t *pcs, int max, bool *truncated)
 {
     struct unwind_gctx g = {.lo = lo, .hi = hi};
-    return unwind_go(env, r, &g, pcs, max, truncated);
+    return unwind_go(env, r, &g, NULL, pcs, max, truncated);
 }

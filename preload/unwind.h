@@ -64,6 +64,15 @@ struct unwind_gctx {
     uint64_t g0_lo, g0_hi, g0_sched_sp;         /* for a Go callback from C */
 };
 
+/* C frames the walk leaves to the collector (libunwind, from a copy of the
+ * stack) instead of following them by frame pointers. */
+struct unwind_hole {
+    bool set;
+    int at;              /* index in pcs where the C frames belong */
+    uint64_t ip, sp, bp; /* registers at the innermost of them */
+    uint64_t hi;         /* end of the stack they are on */
+};
+
 /* Fills env->injected from the table. */
 void unwind_find_injected(struct unwind_env *env);
 /* Fills every special range (injected ones included). */
@@ -71,9 +80,11 @@ void unwind_find_specials(struct unwind_env *env);
 
 /* Writes up to max PCs (the interrupted PC first, then return addresses)
  * and returns how many. *truncated is set when the limit cut a stack that
- * went on. */
+ * went on. With hole non-NULL, C frames are not walked: where they would
+ * be, *hole says where to put them and how to unwind them. */
 int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
-              const struct unwind_gctx *g, uint64_t *pcs, int max, bool *truncated);
+              const struct unwind_gctx *g, struct unwind_hole *hole, uint64_t *pcs, int max,
+              bool *truncated);
 
 /* unwind_go without goroutine context, over the stack [lo, hi). lo/hi == 0
  * means no bounds are known: only the PC is recorded. */

@@ -1307,7 +1307,7 @@ static void test_quick_corruption(void **state)
 
 static struct ring *ring_new(uint32_t depth)
 {
-    struct ring *r = ring_create(depth);
+    struct ring *r = ring_create(depth, 0);
     assert_non_null(r);
     assert_int_equal(r->magic, RING_MAGIC);
     assert_int_equal(r->depth, depth);
@@ -1321,7 +1321,7 @@ static void ring_del(struct ring *r)
 {
     uint64_t n;
     uint32_t sz;
-    size_t bytes = ring_bytes(r->depth, &n, &sz);
+    size_t bytes = ring_bytes(r->depth, 0, &n, &sz);
     assert_int_equal(munmap(r, bytes), 0);
 }
 
