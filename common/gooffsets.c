@@ -92,7 +92,11 @@ static void read_members(Dwarf *dw, Dwarf_Die *st, struct want *w, size_t nw, ui
         if (!strcmp(name, "sched") || !strcmp(name, "stack")) {
             Dwarf_Attribute ta;
             Dwarf_Die type;
-            if (dwarf_attr(&m, DW_AT_type, &ta) && dwarf_formref_die(&ta, &type)) {
+            bool ok = dwarf_attr(&m, DW_AT_type, &ta) && dwarf_formref_die(&ta, &type);
+            /* Go names these types through a typedef (runtime.stack) */
+            for (int hops = 0; ok && dwarf_tag(&type) == DW_TAG_typedef && hops < 8; hops++)
+                ok = dwarf_attr(&type, DW_AT_type, &ta) && dwarf_formref_die(&ta, &type);
+            if (ok) {
                 char p[64];
                 snprintf(p, sizeof p, "%s%s.", prefix, name);
                 read_members(dw, &type, w, nw, base + (uint32_t)off, p);

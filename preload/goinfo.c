@@ -82,7 +82,8 @@ bool goinfo_load_offsets(char *why, size_t whylen)
     if (gooffsets_from_dwarf("/proc/self/exe", &goinfo.off, dw, sizeof dw))
         return true;
     memset(&goinfo.off, 0, sizeof goinfo.off);
-    snprintf(why, whylen, "%s is not a Go release goprof knows and its %s",
+    snprintf(why, whylen, "%s is not a Go release goprof knows, and its DWARF cannot tell "
+             "the runtime's layout (%s)",
              *goinfo.go_version ? goinfo.go_version : "this Go version", dw);
     return false;
 }

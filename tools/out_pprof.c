@@ -119,8 +119,8 @@ int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
         const struct rp_sample *s = &r->samples[i];
         /* report.c: up to SF_MAX_DEPTH frames, the truncation marker and
          * the --group-by root */
-        uint64_t ids[SF_MAX_DEPTH + 2];
-        size_t n = s->nlocs <= SF_MAX_DEPTH + 2 ? s->nlocs : SF_MAX_DEPTH + 2;
+        uint64_t ids[RP_MAX_STACK];
+        size_t n = s->nlocs <= RP_MAX_STACK ? s->nlocs : RP_MAX_STACK;
         for (size_t k = 0; k < n; k++)
             ids[k] = (uint64_t)r->loc_ids[s->loc_off + k] + 1;
         pb_packed_uint64(&m, SAMPLE_LOCATION_ID, ids, n);

@@ -206,10 +206,11 @@ static int64_t loc_for(struct report *r, struct file_ctx *fc, uint64_t pc, bool 
     return id;
 }
 
-static int64_t truncated_loc(struct report *r)
+/* A root frame that says something about the whole stack. */
+static int64_t marker_loc(struct report *r, const char *name)
 {
-    static const struct sym_frame fr = {"[truncated]", "", 0, 0, false, FRAME_UNKNOWN, false};
-    return add_loc(r, 0x7472756e63ull /* fixed key: one such location */, 0, 0, &fr, 1);
+    const struct sym_frame fr = {name, "", 0, 0, false, FRAME_UNKNOWN, false};
+    return add_loc(r, hash_str(0x6d61726b, name), 0, 0, &fr, 1);
 }
 
 static bool same_sample(struct report *r, const struct rp_sample *s, const uint32_t *ids,
@@ -349,9 +350,11 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
 {
     struct sample_file *f = fc->f;
     struct group_count *gc = malloc((f->nsamples + 1) * sizeof *gc);
-    uint32_t *ids = malloc((SF_MAX_DEPTH + 2) * sizeof *ids);
-    int64_t trunc = truncated_loc(r);
-    if (!gc || !ids || trunc < 0) {
+    uint32_t *ids = malloc(RP_MAX_STACK * sizeof *ids);
+    int64_t trunc = marker_loc(r, "[truncated]");
+    int64_t no_g = marker_loc(r, "[no goroutine]");
+    int64_t on_signal = marker_loc(r, "[signal handler]");
+    if (!gc || !ids || trunc < 0 || no_g < 0 || on_signal < 0) {
         free(gc);
         free(ids);
         snprintf(err, errlen, "%s: out of memory", f->path);
@@ -393,6 +396,10 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
         }
         if (!rc && (st->flags & SF_STACK_TRUNCATED))
             ids[n++] = (uint32_t)trunc;
+        if (!rc && (st->flags & SF_STACK_NO_G))
+            ids[n++] = (uint32_t)no_g;
+        if (!rc && (st->flags & SF_STACK_SIGNAL))
+            ids[n++] = (uint32_t)on_signal;
         if (!rc && o->group_by != GROUP_NONE) {
             int64_t g = group_loc(r, fc, o, o->group_by == GROUP_THREAD ? gc[i].thread : gc[i].goid);
             if (g < 0)

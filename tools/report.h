@@ -12,6 +12,10 @@
 #include "symbolize.h"
 #include "u64map.h"
 
+/* Most locations in one report stack: the recorded frames plus the root
+ * markers ([truncated], [no goroutine], [signal handler], --group-by). */
+#define RP_MAX_STACK (SF_MAX_DEPTH + 4)
+
 struct rp_func {
     const char *name, *file;
     int32_t start_line;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "addr2line.h"
+#include "diag.h"
 #include "output.h"
 #include "report.h"
 
@@ -13,7 +14,7 @@
 #define GOPROF_VERSION "0.1.0"
 #endif
 
-enum format { FMT_AUTO, FMT_PPROF, FMT_FOLDED };
+enum format { FMT_AUTO, FMT_PPROF, FMT_FOLDED, FMT_RAW };
 
 static void usage(FILE *f)
 {
@@ -27,8 +28,9 @@ static void usage(FILE *f)
 "Options:\n"
 "  -o, --output FILE     write to FILE instead of stdout; the format follows\n"
 "                        the extension (.pb.gz, .pb: pprof; .folded, .txt: folded)\n"
-"  -f, --format FORMAT   pprof (gzipped protobuf for go tool pprof, the default)\n"
-"                        or folded (FlameGraph \"root;...;leaf count\" lines)\n"
+"  -f, --format FORMAT   pprof (gzipped protobuf for go tool pprof, the default),\n"
+"                        folded (FlameGraph \"root;...;leaf count\" lines), or raw\n"
+"                        (the recorded mappings and unsymbolized stacks)\n"
 "      --binary PATH     the executable that was profiled, when it is not at the\n"
 "                        path recorded in the file; its build id must match\n"
 "      --no-inline       do not expand inlined functions into frames of their own\n"
@@ -41,6 +43,8 @@ static void usage(FILE *f)
 "                        arguments or one per line on stdin), innermost first:\n"
 "                        a function line and a file:line line per frame\n"
 "  -a, --addresses       with --addr2line: print each address before its frames\n"
+"      --info            print what goprof reads from --binary: Go version, pclntab,\n"
+"                        text range, g's TLS slot, runtime offsets (table and DWARF)\n"
 "  -q, --quiet           no warnings on stderr\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
@@ -58,6 +62,8 @@ static enum format format_from_name(const char *s)
         return FMT_PPROF;
     if (!strcmp(s, "folded") || !strcmp(s, "collapsed"))
         return FMT_FOLDED;
+    if (!strcmp(s, "raw"))
+        return FMT_RAW;
     return FMT_AUTO;
 }
 
@@ -78,7 +84,7 @@ static enum format format_from_path(const char *p)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_BINARY = 256, OPT_NO_INLINE, OPT_GROUP_BY, OPT_WAIT, OPT_NO_WAIT, OPT_ADDR2LINE, OPT_VERSION };
+    enum { OPT_BINARY = 256, OPT_NO_INLINE, OPT_GROUP_BY, OPT_WAIT, OPT_NO_WAIT, OPT_ADDR2LINE, OPT_VERSION, OPT_INFO };
     bool show_addr = false;
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},   {"format", required_argument, 0, 'f'},
@@ -87,13 +93,13 @@ int main(int argc, char **argv)
         {"group-by", required_argument, 0, OPT_GROUP_BY},
         {"wait", required_argument, 0, OPT_WAIT}, {"no-wait", no_argument, 0, OPT_NO_WAIT},
         {"addr2line", no_argument, 0, OPT_ADDR2LINE}, {"quiet", no_argument, 0, 'q'},
-        {"addresses", no_argument, 0, 'a'},
+        {"addresses", no_argument, 0, 'a'},      {"info", no_argument, 0, OPT_INFO},
         {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
     const char *output = NULL;
     enum format fmt = FMT_AUTO;
     struct report_opts ro = {.expand_inline = true, .wait_seconds = 30};
-    bool addr2line = false;
+    bool addr2line = false, info = false;
     int c;
     while ((c = getopt_long(argc, argv, "o:f:qha", opts, NULL)) != -1) {
         switch (c) {
@@ -101,7 +107,7 @@ int main(int argc, char **argv)
         case 'f':
             fmt = format_from_name(optarg);
             if (fmt == FMT_AUTO) {
-                fprintf(stderr, "goprof-report: unknown format '%s' (expected pprof or folded)\n",
+                fprintf(stderr, "goprof-report: unknown format '%s' (expected pprof, folded or raw)\n",
                         optarg);
                 return 2;
             }
@@ -130,6 +136,7 @@ int main(int argc, char **argv)
         }
         case OPT_NO_WAIT: ro.wait_seconds = 0; break;
         case OPT_ADDR2LINE: addr2line = true; break;
+        case OPT_INFO: info = true; break;
         case 'q': ro.quiet = true; break;
         case 'a': show_addr = true; break;
         case 'h': usage(stdout); return 0;
@@ -137,6 +144,8 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (info)
+        return diag_info(ro.binary, stdout);
     if (addr2line)
         return addr2line_main(ro.binary, argv + optind, argc - optind, ro.expand_inline,
                               show_addr);
@@ -149,6 +158,8 @@ int main(int argc, char **argv)
         fmt = format_from_path(output);
     if (fmt == FMT_AUTO)
         fmt = FMT_PPROF;
+    if (fmt == FMT_RAW)
+        return diag_raw(argv + optind, argc - optind, stdout);
     if (fmt == FMT_PPROF && !output && isatty(1)) {
         fprintf(stderr, "goprof-report: not writing a binary pprof profile to a terminal; "
                         "redirect it (> cpu.pb.gz), use -o FILE or --format=folded\n");
