@@ -25,9 +25,9 @@ def pprof(ctx, *args):
     return ctx.sh([go, "tool", "pprof"] + [str(a) for a in args], timeout=300)
 
 
-def pprof_top(ctx, profile):
+def pprof_top(ctx, profile, *opts):
     """{function: (flat_pct, cum_pct)} from go tool pprof -top."""
-    r = pprof(ctx, "-top", "-nodecount=200", profile)
+    r = pprof(ctx, "-top", "-nodecount=200", *opts, profile)
     if r.returncode != 0:
         raise RuntimeError("go tool pprof -top failed: " + r.stderr)
     rows = {}

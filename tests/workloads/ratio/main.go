@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -74,7 +75,21 @@ func main() {
 	end := flag.String("end", "return", "how main ends: return, exit or panic")
 	lock := flag.Bool("lock", false, "lock each goroutine to a thread and print its CPU time")
 	depth := flag.Int("recurse", 0, "extra frames under each worker")
+	prof := flag.String("pprof", "", "also write a runtime/pprof CPU profile here")
+	profHz := flag.Int("pprofhz", 100, "runtime/pprof sampling rate")
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			panic(err)
+		}
+		// SetCPUProfileRate first: StartCPUProfile would set 100.
+		runtime.SetCPUProfileRate(*profHz)
+		if err := pprof.StartCPUProfile(f); err != nil {
+			panic(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Println("pid", os.Getpid())
 
 	deadline := time.Now().Add(time.Duration(*seconds * float64(time.Second)))

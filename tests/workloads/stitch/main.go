@@ -23,9 +23,12 @@ __attribute__((noinline)) static uint64_t c_burn(int n) {
 	return c_leaf(88172645463325252ull, n) + 1;
 }
 
-__attribute__((noinline)) static void c_calls_go(int n) {
+// Returns a value computed after the calls, so that neither is a tail
+// call and c_calls_go stays on the stack.
+__attribute__((noinline)) static int c_calls_go(int n) {
 	goCallback(n);
-	goCallback(n);
+	goCallback(n + 1);
+	return n * 3;
 }
 */
 import "C"
@@ -34,10 +37,24 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"time"
 )
+
+// startPprof starts runtime/pprof at hz: SetCPUProfileRate first, since
+// StartCPUProfile would set 100 (and only warns that it cannot).
+func startPprof(path string, hz int) {
+	f, err := os.Create(path)
+	if err != nil {
+		panic(err)
+	}
+	runtime.SetCPUProfileRate(hz)
+	if err := pprof.StartCPUProfile(f); err != nil {
+		panic(err)
+	}
+}
 
 var sink uint64
 
@@ -79,7 +96,7 @@ func cgoCaller(deadline time.Time) {
 //go:noinline
 func callbacker(deadline time.Time) {
 	for time.Now().Before(deadline) {
-		C.c_calls_go(500)
+		sink += uint64(C.c_calls_go(500))
 	}
 }
 
@@ -106,13 +123,10 @@ func main() {
 	seconds := flag.Float64("seconds", 2, "how long to run")
 	goroutines := flag.Int("goroutines", 2, "goroutines doing the work")
 	prof := flag.String("pprof", "", "also write a runtime/pprof CPU profile here")
+	profHz := flag.Int("pprofhz", 100, "runtime/pprof sampling rate")
 	flag.Parse()
 	if *prof != "" {
-		f, err := os.Create(*prof)
-		if err != nil {
-			panic(err)
-		}
-		pprof.StartCPUProfile(f)
+		startPprof(*prof, *profHz)
 		defer pprof.StopCPUProfile()
 	}
 	work := map[string]func(time.Time){
