@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "report.h"
+#include "filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -337,18 +338,21 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
         snprintf(err, errlen, "%s: out of memory", f->path);
         return -1;
     }
+    size_t ng = 0;
     for (size_t i = 0; i < f->nsamples; i++) {
         const struct sf_sample *s = &f->samples[i];
+        if (o->filter && !filter_sample(o->filter, f, s))
+            continue;
         uint64_t group = o->group_by == GROUP_THREAD      ? s->thread
                          : o->group_by == GROUP_GOROUTINE ? s->goid
                                                           : 0;
-        gc[i] = (struct group_count){s->stack, group, s->weight};
+        gc[ng++] = (struct group_count){s->stack, group, s->weight};
     }
-    qsort(gc, f->nsamples, sizeof *gc, by_stack_group);
+    qsort(gc, ng, sizeof *gc, by_stack_group);
     int rc = 0;
-    for (size_t i = 0; !rc && i < f->nsamples; i++) {
+    for (size_t i = 0; !rc && i < ng; i++) {
         uint64_t count = gc[i].count;
-        while (i + 1 < f->nsamples && gc[i + 1].stack == gc[i].stack &&
+        while (i + 1 < ng && gc[i + 1].stack == gc[i].stack &&
                gc[i + 1].group == gc[i].group)
             count += gc[++i].count;
         const struct sf_stack *st = &f->stacks[gc[i].stack];
@@ -361,6 +365,8 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
             }
             ids[n++] = (uint32_t)id;
         }
+        if (!rc && o->filter && !filter_stack(o->filter, r, ids, n))
+            continue;
         if (!rc && (st->flags & SF_STACK_TRUNCATED))
             ids[n++] = (uint32_t)trunc;
         if (!rc && o->group_by != GROUP_NONE) {
@@ -419,8 +425,11 @@ static int add_file(struct report *r, const char *path, const struct report_opts
                                       : f->hdr.start_unix_ns + (f->end_mono_ns > f->hdr.start_mono_ns
                                                                     ? f->end_mono_ns - f->hdr.start_mono_ns
                                                                     : 0);
-        if (!r->start_unix_ns || f->hdr.start_unix_ns < r->start_unix_ns)
-            r->start_unix_ns = f->hdr.start_unix_ns;
+        uint64_t start = f->hdr.start_unix_ns;
+        if (o->filter)
+            filter_window(o->filter, &start, &end);
+        if (!r->start_unix_ns || start < r->start_unix_ns)
+            r->start_unix_ns = start;
         if (end > r->end_unix_ns)
             r->end_unix_ns = end;
         r->dropped += f->counters.dropped_weight + f->counters.torn;
