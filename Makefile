@@ -10,7 +10,8 @@ COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64ma
 FORMAT_SRC  := collector/sample_format.c
 LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
                collector/stack_table.c $(FORMAT_SRC) $(COMMON_SRC)
-REPORT_SRC  := $(filter-out tools/bench_%.c,$(wildcard tools/*.c)) $(FORMAT_SRC) $(COMMON_SRC)
+REPORT_SRC  := $(filter-out tools/bench_%.c tools/record_main.c,$(wildcard tools/*.c)) \
+               $(B)/gen/flame_assets.c $(FORMAT_SRC) $(COMMON_SRC)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -40,6 +41,16 @@ $(B)/libgoprof.so: $(call obj,$(LIB_SRC)) preload/exports.map
 
 $(B)/goprof-report: $(call obj,$(REPORT_SRC))
 	$(CC) -o $@ $^ $(REPORT_LIBS)
+
+# The flame graph's script and style, embedded in goprof-report as strings.
+$(B)/gen/flame_assets.c: tools/flame.js tools/flame.css
+	@mkdir -p $(dir $@)
+	{ echo '#include "flame_assets.h"'; \
+	  for f in $^; do \
+	    echo "const char flame_$$(basename $$f | sed 's/.*\.//')[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; \
+	    echo '    ;'; \
+	  done; } > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/%: tests/unit/%.c $(call obj,$(UNIT_LINK))
 	@mkdir -p $(dir $@)
