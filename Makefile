@@ -12,6 +12,7 @@ LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collec
                collector/stack_table.c $(FORMAT_SRC) $(COMMON_SRC)
 REPORT_SRC  := $(filter-out tools/bench_%.c tools/record_main.c,$(wildcard tools/*.c)) \
                $(B)/gen/flame_assets.c $(FORMAT_SRC) $(COMMON_SRC)
+RECORD_SRC  := tools/record_main.c $(COMMON_SRC)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -27,8 +28,8 @@ UNIT_LINK   := $(filter-out tools/report_main.c,$(REPORT_SRC)) preload/unwind.c 
                collector/stack_table.c collector/ring.c \
                $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 
-.PHONY: all test unit demo clean
-all: $(B)/libgoprof.so $(B)/goprof-report
+.PHONY: all test unit demo bench install clean
+all: $(B)/libgoprof.so $(B)/goprof-report $(B)/goprof-record
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,6 +42,9 @@ $(B)/libgoprof.so: $(call obj,$(LIB_SRC)) preload/exports.map
 
 $(B)/goprof-report: $(call obj,$(REPORT_SRC))
 	$(CC) -o $@ $^ $(REPORT_LIBS)
+
+$(B)/goprof-record: $(call obj,$(RECORD_SRC))
+	$(CC) -o $@ $^ -lelf
 
 # The flame graph's script and style, embedded in goprof-report as strings.
 $(B)/gen/flame_assets.c: tools/flame.js tools/flame.css
