@@ -81,6 +81,18 @@ demo: all
 	$(GO) tool pprof -top -nodecount=12 demo/profile.pb.gz
 	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/profile.folded"
 
+# Installs the tools, the library (where goprof-record looks for it:
+# ../lib/goprof from its bin directory) and the Go package that links the
+# library into a program (see preload/go/goprof).
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/goprof \
+	    $(DESTDIR)$(PREFIX)/share/goprof/go/goprof
+	install -m 755 $(B)/goprof-record $(B)/goprof-report $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(B)/libgoprof.so $(DESTDIR)$(PREFIX)/lib/goprof/
+	install -m 644 preload/go/goprof/go.mod preload/go/goprof/goprof.go \
+	    $(DESTDIR)$(PREFIX)/share/goprof/go/goprof/
+
 clean:
 	rm -rf $(B)
 
