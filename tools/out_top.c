@@ -26,6 +26,14 @@ static int by_flat(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+static int by_cum(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    if (x->cum != y->cum)
+        return x->cum > y->cum ? -1 : 1;
+    return by_flat(a, b);
+}
+
 static double pct(uint64_t n, uint64_t total)
 {
     return total ? 100.0 * (double)n / (double)total : 0;
@@ -49,7 +57,8 @@ static void header(const struct report *r, uint64_t total, FILE *out)
 
 /* flat and cum per canonical function; rows in *out. Returns the count
  * of rows, or -1 when out of memory. */
-static ssize_t tally(const struct report *r, struct row **out, uint64_t *total)
+static ssize_t tally(const struct report *r, bool cum_order, struct row **out,
+                     uint64_t *total)
 {
     uint32_t *canon = canon_funcs(r);
     uint64_t *flat = calloc(r->nfuncs + 1, sizeof *flat);
@@ -80,7 +89,7 @@ static ssize_t tally(const struct report *r, struct row **out, uint64_t *total)
     for (size_t f = 0; f < r->nfuncs; f++)
         if (cum[f])
             rows[n++] = (struct row){func_display_name(r, (uint32_t)f), flat[f], cum[f]};
-    qsort(rows, (size_t)n, sizeof *rows, by_flat);
+    qsort(rows, (size_t)n, sizeof *rows, cum_order ? by_cum : by_flat);
     *out = rows;
     rows = NULL;
 out:
@@ -98,7 +107,7 @@ int write_top(const struct report *r, const struct view_opts *v, FILE *out, char
 {
     struct row *rows = NULL;
     uint64_t total = 0;
-    ssize_t n = tally(r, &rows, &total);
+    ssize_t n = tally(r, v->by_cum, &rows, &total);
     if (n < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -108,8 +117,9 @@ int write_top(const struct report *r, const struct view_opts *v, FILE *out, char
     for (size_t i = 0; i < shown; i++)
         shown_flat += rows[i].flat;
     header(r, total, out);
-    fprintf(out, "Showing top %zu of %zd functions, %llu of %llu samples (%.2f%%)\n", shown, n,
-            (unsigned long long)shown_flat, (unsigned long long)total, pct(shown_flat, total));
+    fprintf(out, "Showing top %zu of %zd functions by %s, %llu of %llu samples (%.2f%%)\n",
+            shown, n, v->by_cum ? "cum" : "flat", (unsigned long long)shown_flat,
+            (unsigned long long)total, pct(shown_flat, total));
     fprintf(out, "%10s %7s %7s %10s %7s\n", "flat", "flat%", "sum%", "cum", "cum%");
     uint64_t sum = 0;
     for (size_t i = 0; i < shown; i++) {

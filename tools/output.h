@@ -13,6 +13,7 @@ struct view_opts {
     double min_width;  /* svg: frames narrower than this (pixels) are left out */
     bool reverse;      /* svg: callers view, leaf functions on top (icicle) */
     unsigned nodecount; /* top: rows shown; 0 = all */
+    bool by_cum;        /* top: sort by cum instead of flat */
 };
 #define VIEW_OPTS_DEFAULT {.width = 1200, .min_width = 0.1, .nodecount = 20}
 

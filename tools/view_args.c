@@ -6,7 +6,7 @@
 
 enum {
     OPT_REVERSE = 512, OPT_WIDTH, OPT_TITLE, OPT_MIN_WIDTH, OPT_NODECOUNT, OPT_FROM, OPT_TO,
-    OPT_THREAD, OPT_GOROUTINE, OPT_FOCUS, OPT_IGNORE,
+    OPT_THREAD, OPT_GOROUTINE, OPT_FOCUS, OPT_IGNORE, OPT_CUM,
 };
 
 static const struct option ours[] = {
@@ -15,6 +15,7 @@ static const struct option ours[] = {
     {"title", required_argument, 0, OPT_TITLE},
     {"min-width", required_argument, 0, OPT_MIN_WIDTH},
     {"nodecount", required_argument, 0, OPT_NODECOUNT},
+    {"cum", no_argument, 0, OPT_CUM},
     {"from", required_argument, 0, OPT_FROM},
     {"to", required_argument, 0, OPT_TO},
     {"thread", required_argument, 0, OPT_THREAD},
@@ -34,6 +35,8 @@ void view_args_usage(FILE *f)
 "      --title TEXT      svg: title (default \"PROGRAM: CPU flame graph\")\n"
 "      --min-width PX    svg: leave out frames narrower than this (default 0.1)\n"
 "      --nodecount N     top: rows to show (default 20; 0: all)\n"
+"      --cum             top: sort by cum (time in a function and its callees)\n"
+"                        instead of flat\n"
 "\n"
 "Filters (every format):\n"
 "      --from SECONDS    only samples taken this long after the start or later\n"
@@ -128,6 +131,7 @@ int view_args_parse(struct view_args *a, int opt, const char *arg)
     double d;
     switch (opt) {
     case OPT_REVERSE: a->view.reverse = true; return 1;
+    case OPT_CUM: a->view.by_cum = true; return 1;
     case OPT_TITLE: a->view.title = arg; return 1;
     case OPT_WIDTH:
         if (!number(arg, 200, 100000, &d) || d != (unsigned)d)
