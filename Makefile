@@ -81,6 +81,15 @@ demo: all
 	$(GO) tool pprof -top -nodecount=12 demo/profile.pb.gz
 	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/profile.folded"
 
+# How fast goprof-report is on a big recording (tools/bench/run.sh): a
+# table of times and memory, not a pass/fail test.
+$(B)/bench/gen_samples: tools/bench/gen_samples.c $(call obj,$(FORMAT_SRC) $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -lelf
+
+bench: all $(B)/bench/gen_samples
+	GO=$(GO) bash tools/bench/run.sh
+
 # Installs the tools, the library (where goprof-record looks for it:
 # ../lib/goprof from its bin directory) and the Go package that links the
 # library into a program (see preload/go/goprof).
