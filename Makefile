@@ -69,17 +69,17 @@ test: all unit
 	python3 tests/run.py
 
 # Records a bundled workload (three functions burning CPU 1:2:4 through one
-# frameless leaf) and shows where its CPU went.
+# frameless leaf) with goprof-record, writes the pprof profile and the
+# flame graph, and shows the top list.
 GO ?= go
 demo: all
 	cd tests/workloads/ratio && $(GO) build -o $(CURDIR)/$(B)/demo-ratio .
 	rm -f demo/samples.zst
-	GOPROF_OUT=demo/samples.zst GOPROF_HZ=1000 LD_PRELOAD=$(CURDIR)/$(B)/libgoprof.so \
-	    $(B)/demo-ratio -seconds 2
+	$(B)/goprof-record -F 1000 -o demo/samples.zst -- $(B)/demo-ratio -seconds 2
 	$(B)/goprof-report -o demo/profile.pb.gz demo/samples.zst
-	$(B)/goprof-report -o demo/profile.folded demo/samples.zst
-	$(GO) tool pprof -top -nodecount=12 demo/profile.pb.gz
-	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/profile.folded"
+	$(B)/goprof-report -o demo/flame.svg demo/samples.zst
+	$(B)/goprof-report --format=top --cum --nodecount=12 demo/samples.zst
+	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/flame.svg (open it in a browser)"
 
 # How fast goprof-report is on a big recording (tools/bench/run.sh): a
 # table of times and memory, not a pass/fail test.
