@@ -174,6 +174,32 @@ bool filter_stack(struct report_filter *f, const struct report *r, const uint32_
     return focused;
 }
 
+void filter_samples(struct report_filter *f, struct sample_file *sf)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < sf->nsamples; i++)
+        if (filter_sample(f, sf, &sf->samples[i]))
+            sf->samples[kept++] = sf->samples[i];
+    sf->nsamples = kept;
+}
+
+void filter_stacks(struct report_filter *f, struct report *r)
+{
+    if (!f->has_focus && !f->has_ignore)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const struct rp_sample *s = &r->samples[i];
+        if (filter_stack(f, r, r->loc_ids + s->loc_off, s->nlocs))
+            r->samples[kept++] = *s;
+        else
+            r->total_count -= s->count;
+    }
+    r->nsamples = kept;
+    /* the index of samples by stack points into the old order */
+    u64map_free(&r->sample_index);
+}
+
 void filter_window(const struct report_filter *f, uint64_t *start_ns, uint64_t *end_ns)
 {
     uint64_t s = *start_ns, e = *end_ns;

@@ -28,10 +28,17 @@ bool filter_spec_active(const struct filter_spec *s);
 struct report_filter *filter_new(const struct filter_spec *s, char *err, size_t errlen);
 void filter_free(struct report_filter *f);
 
-/* Keeps the raw sample s of file sf? */
+/* Drops the raw samples of sf outside the window, threads and goroutines
+ * (before they are symbolized: report.c add_file). */
+void filter_samples(struct report_filter *f, struct sample_file *sf);
+/* Drops the report's samples that --focus/--ignore reject (once every
+ * file is in: report.c report_build). */
+void filter_stacks(struct report_filter *f, struct report *r);
+
+/* The tests behind them, for one raw sample and one stack of report
+ * locations (leaf first). */
 bool filter_sample(struct report_filter *f, const struct sample_file *sf,
                    const struct sf_sample *s);
-/* Keeps a stack of report locations (leaf first)? */
 bool filter_stack(struct report_filter *f, const struct report *r, const uint32_t *locs,
                   uint32_t n);
 /* Narrows a file's [start, end] (unix ns) to the time window. */

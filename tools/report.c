@@ -338,21 +338,18 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
         snprintf(err, errlen, "%s: out of memory", f->path);
         return -1;
     }
-    size_t ng = 0;
     for (size_t i = 0; i < f->nsamples; i++) {
         const struct sf_sample *s = &f->samples[i];
-        if (o->filter && !filter_sample(o->filter, f, s))
-            continue;
         uint64_t group = o->group_by == GROUP_THREAD      ? s->thread
                          : o->group_by == GROUP_GOROUTINE ? s->goid
                                                           : 0;
-        gc[ng++] = (struct group_count){s->stack, group, s->weight};
+        gc[i] = (struct group_count){s->stack, group, s->weight};
     }
-    qsort(gc, ng, sizeof *gc, by_stack_group);
+    qsort(gc, f->nsamples, sizeof *gc, by_stack_group);
     int rc = 0;
-    for (size_t i = 0; !rc && i < ng; i++) {
+    for (size_t i = 0; !rc && i < f->nsamples; i++) {
         uint64_t count = gc[i].count;
-        while (i + 1 < ng && gc[i + 1].stack == gc[i].stack &&
+        while (i + 1 < f->nsamples && gc[i + 1].stack == gc[i].stack &&
                gc[i + 1].group == gc[i].group)
             count += gc[++i].count;
         const struct sf_stack *st = &f->stacks[gc[i].stack];
@@ -365,8 +362,6 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
             }
             ids[n++] = (uint32_t)id;
         }
-        if (!rc && o->filter && !filter_stack(o->filter, r, ids, n))
-            continue;
         if (!rc && (st->flags & SF_STACK_TRUNCATED))
             ids[n++] = (uint32_t)trunc;
         if (!rc && o->group_by != GROUP_NONE) {
@@ -410,6 +405,8 @@ static int add_file(struct report *r, const char *path, const struct report_opts
                 : f->truncated ? "truncated (the collector stopped mid-block)"
                                : "missing its end marker (the collector was killed)",
                 f->nsamples, (unsigned long long)f->frames);
+    if (o->filter)
+        filter_samples(o->filter, f);
     struct file_ctx fc = {.f = f};
     int rc = open_binaries(r, &fc, o, err, errlen);
     if (!rc)
@@ -456,6 +453,8 @@ int report_build(struct report *r, char *const *files, int nfiles, const struct 
     for (int i = 0; i < nfiles; i++)
         if (add_file(r, files[i], o, err, errlen) != 0)
             return -1;
+    if (o->filter)
+        filter_stacks(o->filter, r);
     return 0;
 }
 
