@@ -20,7 +20,7 @@ enum { XPAD = 10, FONT = 12, FRAME_H = 16, TOP = 72, BOTTOM = 34 };
 static const char *const class_names[FC_COUNT] = {"go", "rt", "sys", "c", "x"};
 static const char *const class_legend[FC_COUNT] = {
     "Go", "Go runtime", "runtime on the system stack", "C", "other / unknown"};
-#define MATCH_FILL "rgb(230,0,230)"
+#define MATCH_FILL "#e600e6"
 
 /* A colour of the frame's class, varied by its name so that neighbours
  * differ and one function keeps its colour from picture to picture. */
@@ -46,7 +46,7 @@ static void colour(int cls, const char *name, char *out, size_t outlen)
     default: /* grey */
         r = g = b = 175 + (int)(35 * v1);
     }
-    snprintf(out, outlen, "rgb(%d,%d,%d)", r, g, b);
+    snprintf(out, outlen, "#%02x%02x%02x", r, g, b);
 }
 
 /* Label that fits w pixels, as flame.js computes it: whole, cut with
@@ -91,7 +91,7 @@ static void frame(FILE *out, const struct report *r, const struct flame *fl,
     fprintf(out, " (%llu samples, %.2f%%)</title>", (unsigned long long)n->count,
             100.0 * (double)n->count / (double)fl->nodes[0].count);
     fprintf(out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
-                 "rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
+                 "rx=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
             x, y, w, FRAME_H - 1, fill, x + 3, y + FRAME_H - 4.5);
     label(out, name, w);
     fputs("</text></g>\n", out);
