@@ -185,7 +185,9 @@ static int check_binary(const char *path, bool quiet)
                 "  Fix: link it dynamically, either by adding\n"
                 "      import _ \"runtime/cgo\"\n"
                 "  to its main package, or by building it with\n"
-                "      go build -ldflags=-linkmode=external\n",
+                "      go build -ldflags=-linkmode=external\n"
+                "  (older Go releases, such as 1.19, need the import as well: without\n"
+                "  runtime/cgo their threads do not start through pthread_create)\n",
                 path);
         return EXIT_CANNOT_RUN;
     }
