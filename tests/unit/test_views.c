@@ -67,6 +67,29 @@ static struct rp_sample samples[] = {
 };
 #define TOTAL 20
 
+#define N(a) (sizeof(a) / sizeof *(a))
+/* A report over the given arrays. */
+#define WIRE(r, fn, ln, lc, id, sm) wire(r, fn, N(fn), ln, N(ln), lc, N(lc), id, N(id), sm, N(sm))
+
+static void wire(struct report *r, struct rp_func *fn, size_t nfn, struct rp_line *ln, size_t nln,
+                 struct rp_loc *lc, size_t nlc, uint32_t *id, size_t nid, struct rp_sample *sm,
+                 size_t nsm)
+{
+    memset(r, 0, sizeof *r);
+    r->funcs = fn;
+    r->nfuncs = nfn;
+    r->lines = ln;
+    r->nlines = nln;
+    r->locs = lc;
+    r->nlocs = nlc;
+    r->loc_ids = id;
+    r->nloc_ids = nid;
+    r->samples = sm;
+    r->nsamples = nsm;
+    for (size_t i = 0; i < nsm; i++)
+        r->total_count += sm[i].count;
+}
+
 static void make_report(struct report *r)
 {
     for (int i = 0; i < NF; i++) {
@@ -76,23 +99,13 @@ static void make_report(struct report *r)
     lines[NF] = (struct rp_line){F_LEAF2, 7};    /* innermost */
     lines[NF + 1] = (struct rp_line){F_WORK, 12}; /* its caller */
     locs[L_INLINED] = (struct rp_loc){0, 0x2000, NF, 2};
-    memset(r, 0, sizeof *r);
-    r->funcs = funcs;
-    r->nfuncs = NF;
-    r->lines = lines;
-    r->nlines = NF + 2;
-    r->locs = locs;
-    r->nlocs = NF + 1;
-    r->loc_ids = ids;
-    r->nloc_ids = sizeof ids / sizeof *ids;
-    r->samples = samples;
-    r->nsamples = sizeof samples / sizeof *samples;
+    WIRE(r, funcs, lines, locs, ids, samples);
+    assert_int_equal(r->total_count, TOTAL);
     r->program = "/opt/app/prog";
     r->hz = 1000;
     r->period_ns = 1000000;
     r->start_unix_ns = 1000000000000ull;
     r->end_unix_ns = r->start_unix_ns + 2500000000ull;
-    r->total_count = TOTAL;
     r->dropped = 7;
     r->threads = 3;
     r->nfiles = 1;
@@ -249,7 +262,7 @@ static void test_classify(void **state)
     struct report r;
     memset(&r, 0, sizeof r);
     r.funcs = fn;
-    r.nfuncs = sizeof fn / sizeof *fn;
+    r.nfuncs = N(fn);
     uint8_t cls[8];
     uint32_t a[] = {0, 1, 2, 3, 4};
     classify_stack(&r, a, 5, cls);
@@ -342,18 +355,7 @@ static void test_svg_labels(void **state)
     static uint32_t id[] = {0, 1, 2};
     static struct rp_sample sm[] = {{0, 1, 10, 0}, {1, 1, 88, 0}, {2, 1, 20, 0}};
     struct report r;
-    memset(&r, 0, sizeof r);
-    r.funcs = fn;
-    r.nfuncs = 3;
-    r.lines = ln;
-    r.nlines = 3;
-    r.locs = lc;
-    r.nlocs = 3;
-    r.loc_ids = id;
-    r.nloc_ids = 3;
-    r.samples = sm;
-    r.nsamples = 3;
-    r.total_count = 118;
+    WIRE(&r, fn, ln, lc, id, sm);
     struct view_opts v = VIEW_OPTS_DEFAULT;
     char *svg = captured(&c, write_svg(&r, &v, capture(&c), c.err, sizeof c.err));
     /* 10 samples = 100 px: (100 - 6) / 7.08 = 13 characters: 11 and ".." */
@@ -434,17 +436,7 @@ static void test_folded_unknown_name(void **state)
     static uint32_t id[] = {0, 1};
     static struct rp_sample sm[] = {{0, 2, 3, 0}};
     struct report r;
-    memset(&r, 0, sizeof r);
-    r.funcs = fn;
-    r.nfuncs = 2;
-    r.lines = ln;
-    r.nlines = 2;
-    r.locs = lc;
-    r.nlocs = 2;
-    r.loc_ids = id;
-    r.nloc_ids = 2;
-    r.samples = sm;
-    r.nsamples = 1;
+    WIRE(&r, fn, ln, lc, id, sm);
     char *out = captured(&c, write_folded(&r, capture(&c), c.err, sizeof c.err));
     assert_string_equal(out, "root;[unknown] 3\n");
     free(out);
