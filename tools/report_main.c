@@ -111,12 +111,12 @@ int main(int argc, char **argv)
     enum format fmt = FMT_AUTO;
     struct report_opts ro = {.expand_inline = true, .wait_seconds = 30};
     bool addr2line = false;
+    int c;
     struct view_args va;
     view_args_init(&va);
-    struct option *all_opts = view_args_options(opts);
-    if (!all_opts)
+    struct option all_opts[64];
+    if (!view_args_options(opts, all_opts, 64))
         return 1;
-    int c;
     while ((c = getopt_long(argc, argv, "o:f:qha", all_opts, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
@@ -164,7 +164,6 @@ int main(int argc, char **argv)
             }
         }
     }
-    free(all_opts);
     if (addr2line)
         return addr2line_main(ro.binary, argv + optind, argc - optind, ro.expand_inline,
                               show_addr);

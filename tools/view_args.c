@@ -65,17 +65,16 @@ void view_args_free(struct view_args *a)
     memset(a, 0, sizeof *a);
 }
 
-struct option *view_args_options(const struct option *base)
+struct option *view_args_options(const struct option *base, struct option *out, size_t max)
 {
     size_t nb = 0, no = sizeof ours / sizeof *ours;
     while (base[nb].name)
         nb++;
-    struct option *all = malloc((nb + no) * sizeof *all);
-    if (all) {
-        memcpy(all, base, nb * sizeof *all);
-        memcpy(all + nb, ours, no * sizeof *all);
-    }
-    return all;
+    if (nb + no > max)
+        return NULL;
+    memcpy(out, base, nb * sizeof *out);
+    memcpy(out + nb, ours, no * sizeof *out);
+    return out;
 }
 
 static int bad(const char *opt, const char *arg, const char *want)

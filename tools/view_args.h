@@ -17,8 +17,9 @@ struct view_args {
 
 void view_args_init(struct view_args *a);
 void view_args_free(struct view_args *a);
-/* base's options followed by ours, terminated; free() it. */
-struct option *view_args_options(const struct option *base);
+/* base's options followed by ours, terminated, in out[max]. Returns out,
+ * or NULL when max is too small. */
+struct option *view_args_options(const struct option *base, struct option *out, size_t max);
 /* Handles getopt_long's answer opt. Returns 1 if it was ours, 0 if not,
  * -1 on a bad value (after saying why on stderr). */
 int view_args_parse(struct view_args *a, int opt, const char *arg);

@@ -543,7 +543,9 @@ static void test_view_args(void **state)
     struct view_args a;
     view_args_init(&a);
     static const struct option base[] = {{"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-    struct option *all = view_args_options(base);
+    struct option all[64];
+    assert_non_null(view_args_options(base, all, 64));
+    assert_null(view_args_options(base, all, 3));
     int width = 0, thread = 0, n = 0;
     for (; all[n].name; n++) {
         if (!strcmp(all[n].name, "width"))
@@ -568,7 +570,6 @@ static void test_view_args(void **state)
     assert_string_equal(a.filter.threads[2], "worker");
     assert_int_equal(view_args_parse(&a, 'o', "x"), 0); /* not ours */
     assert_true(filter_spec_active(&a.filter));
-    free(all);
     view_args_free(&a);
 }
 
