@@ -4,12 +4,13 @@ conventions and the round trip to the pprof profile), the filters shared
 by every output, goprof-record, the Go package that builds the profiler
 in, make install, and the documentation of every option."""
 import collections
+import fcntl
 import os
 import re
 import resource
 import shlex
 import shutil
-import subprocess
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import cdp
@@ -30,8 +31,16 @@ def record(ctx, binary, name, args=(), hz=1000, extra=()):
     """goprof-record -F hz -o NAME.zst BINARY -seconds 2 ARGS: (process, file)."""
     out = ctx.tmp / (name + ".zst")
     p = ctx.sh([ctx.build / "goprof-record", "-F", hz, "-o", out] + list(extra) +
-               ["--", binary, "-seconds", "2"] + list(args), timeout=180, cwd=ctx.tmp)
+               ["--", binary, "-seconds", "2"] + list(args), timeout=180, cwd=ctx.tmp,
+               env=clean_env())
     return p, out
+
+
+def clean_env(**extra):
+    """The environment without the caller's LD_PRELOAD and GOPROF_*."""
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("GOPROF_")}
+    env.update(extra)
+    return env
 
 
 def top_rows(text):
@@ -401,6 +410,14 @@ def test_browser(ctx, tc, svg, prof):
         ctx.check("%s browser: no script errors after zoom and search" % tc, not page.errors(),
                   "\n".join(page.errors()))
 
+        page = browser.open(svg.resolve().as_uri() + "?s=" + urllib.parse.quote("Bürn$"),
+                            WIDTH, 600)
+        opened = page.evaluate("document.getElementById('matched').textContent")
+        want = 100 * theirs[BURN][1] / n
+        m = re.match(r"Matched: ([\d.]+)%", opened)
+        ctx.check("%s browser: flame.svg?s=REGEX opens with the search done" % tc,
+                  m and abs(float(m.group(1)) - want) <= 0.051, opened)
+
         rev = ctx.tmp / ("%s-rev.svg" % tc)
         page = browser.open(rev.resolve().as_uri(), WIDTH, 600)
         boxes = page.evaluate(BOX)
@@ -562,10 +579,9 @@ def pure_go_program(ctx, tc):
 
 
 def go_build(ctx, tc, src, out, flags=(), cgo=True):
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("GOPROF_")}
-    env.update(GOROOT=str(tc.go.resolve().parent.parent), GOTOOLCHAIN="local",
-               CGO_ENABLED="1" if cgo else "0", GOFLAGS="-mod=mod",
-               GOCACHE=str(ctx.cache / "gocache"), GOPATH=str(ctx.cache / "gopath"))
+    env = clean_env(GOROOT=str(tc.go.resolve().parent.parent), GOTOOLCHAIN="local",
+                    CGO_ENABLED="1" if cgo else "0", GOFLAGS="-mod=mod",
+                    GOCACHE=str(ctx.cache / "gocache"), GOPATH=str(ctx.cache / "gopath"))
     return ctx.sh([tc.go, "build", "-o", out] + list(flags) + ["."], env=env, cwd=src,
                   timeout=600)
 
@@ -589,7 +605,7 @@ def test_record(ctx, tc, ratio):
               str(stacks[:2]))
     env = shutil.which("env")
     r = ctx.sh([ctx.build / "goprof-record", "-F", "250", "-d", "32", "--unwind", "mixed",
-                "-o", ctx.tmp / "env.zst", "--", env], cwd=ctx.tmp)
+                "-o", ctx.tmp / "env.zst", "--", env], cwd=ctx.tmp, env=clean_env())
     e = dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
     ctx.check("goprof-record: sets LD_PRELOAD, GOPROF_OUT/HZ/DEPTH/UNWIND for the program",
               e.get("GOPROF_UNWIND") == "mixed" and e.get("GOPROF_HZ") == "250" and
@@ -617,7 +633,8 @@ def test_record(ctx, tc, ratio):
         b = go_build(ctx, tc, src, dyn, flags)
         (src / "cgo.go").unlink(missing_ok=True)
         zst = ctx.tmp / ("fix-%s-%s.zst" % (fix, tc))
-        r = ctx.sh([ctx.build / "goprof-record", "-F", "1000", "-o", zst, dyn], cwd=ctx.tmp)
+        r = ctx.sh([ctx.build / "goprof-record", "-F", "1000", "-o", zst, dyn], cwd=ctx.tmp,
+                   env=clean_env())
         spin = [n for f, n in folded(ctx, [zst]) if "main.spin" in f] \
             if r.returncode == 0 and zst.exists() else []
         ctx.check("%s goprof-record: the suggested fix (%s) records" % (tc, fix),
@@ -631,7 +648,6 @@ def test_record(ctx, tc, ratio):
     ctx.check("goprof-record: refuses an unwritable output path, with the fix",
               r.returncode == 125 and "cannot write" in r.stderr and "-o FILE" in r.stderr,
               r.stderr)
-    import fcntl
     busy = ctx.tmp / "busy.zst"
     with open(busy, "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -662,8 +678,7 @@ def builtin_program(ctx, tc, pkgdir, name):
 
 def run_plain(ctx, argv, env_extra, cwd):
     """Runs argv without LD_PRELOAD: (completed process, CPU seconds)."""
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("GOPROF_")}
-    env.update(env_extra)
+    env = clean_env(**env_extra)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = ctx.sh(argv, env=env, cwd=cwd, timeout=120)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -711,8 +726,7 @@ def test_install(ctx, tc, ratio):
     ctx.check("make install PREFIX=...: tools, library, Go package",
               r.returncode == 0 and all((prefix / f).exists() for f in files),
               r.stdout + r.stderr)
-    env = dict(os.environ, PATH="%s:%s" % (prefix / "bin", os.environ.get("PATH", "")))
-    env.pop("LD_PRELOAD", None)
+    env = clean_env(PATH="%s:%s" % (prefix / "bin", os.environ.get("PATH", "")))
     out = ctx.tmp / "installed.zst"
     r = ctx.sh(["goprof-record", "-o", out, ratio, "-seconds", "1"], env=env, cwd=ctx.tmp)
     cmd = re.search(r"^\s+(goprof-report --format=top .*)$", r.stderr, re.M)
