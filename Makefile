@@ -12,7 +12,9 @@ FORMAT_SRC  := collector/sample_format.c
 LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
                collector/cunwind.c \
                collector/stack_table.c $(FORMAT_SRC) $(COMMON_SRC)
-REPORT_SRC  := $(filter-out tools/bench_%.c,$(wildcard tools/*.c)) $(FORMAT_SRC) $(COMMON_SRC)
+REPORT_SRC  := $(filter-out tools/bench_%.c tools/record_main.c,$(wildcard tools/*.c)) \
+               $(B)/gen/flame_assets.c $(FORMAT_SRC) $(COMMON_SRC)
+RECORD_SRC  := tools/record_main.c common/elfimage.c common/gobinary.c common/pclntab.c
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -28,8 +30,8 @@ UNIT_LINK   := $(filter-out tools/report_main.c,$(REPORT_SRC)) preload/unwind.c 
                collector/stack_table.c collector/ring.c \
                $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 
-.PHONY: all test unit demo clean
-all: $(B)/libgoprof.so $(B)/goprof-report
+.PHONY: all test unit demo bench install clean
+all: $(B)/libgoprof.so $(B)/goprof-report $(B)/goprof-record
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -42,6 +44,19 @@ $(B)/libgoprof.so: $(call obj,$(LIB_SRC)) preload/exports.map
 
 $(B)/goprof-report: $(call obj,$(REPORT_SRC))
 	$(CC) -o $@ $^ $(REPORT_LIBS)
+
+$(B)/goprof-record: $(call obj,$(RECORD_SRC))
+	$(CC) -o $@ $^ -lelf
+
+# The flame graph's script and style, embedded in goprof-report as strings.
+$(B)/gen/flame_assets.c: tools/flame.js tools/flame.css
+	@mkdir -p $(dir $@)
+	{ echo '#include "flame_assets.h"'; \
+	  for f in $^; do \
+	    echo "const char flame_$$(basename $$f | sed 's/.*\.//')[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; \
+	    echo '    ;'; \
+	  done; } > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/%: tests/unit/%.c $(call obj,$(UNIT_LINK))
 	@mkdir -p $(dir $@)
@@ -56,17 +71,38 @@ test: all unit
 	python3 tests/run.py
 
 # Records a bundled workload (three functions burning CPU 1:2:4 through one
-# frameless leaf) and shows where its CPU went.
+# frameless leaf) with goprof-record, writes the pprof profile and the
+# flame graph, and shows the top list.
 GO ?= go
 demo: all
 	cd tests/workloads/ratio && $(GO) build -o $(CURDIR)/$(B)/demo-ratio .
 	rm -f demo/samples.zst
-	GOPROF_OUT=demo/samples.zst GOPROF_HZ=1000 LD_PRELOAD=$(CURDIR)/$(B)/libgoprof.so \
-	    $(B)/demo-ratio -seconds 2
+	$(B)/goprof-record -F 1000 -o demo/samples.zst -- $(B)/demo-ratio -seconds 2
 	$(B)/goprof-report -o demo/profile.pb.gz demo/samples.zst
-	$(B)/goprof-report -o demo/profile.folded demo/samples.zst
-	$(GO) tool pprof -top -nodecount=12 demo/profile.pb.gz
-	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/profile.folded"
+	$(B)/goprof-report -o demo/flame.svg demo/samples.zst
+	$(B)/goprof-report --format=top --cum --nodecount=12 demo/samples.zst
+	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/flame.svg (open it in a browser)"
+
+# How fast goprof-report is on a big recording (tools/bench/run.sh): a
+# table of times and memory, not a pass/fail test.
+$(B)/bench/gen_samples: tools/bench/gen_samples.c $(call obj,$(FORMAT_SRC) $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -lelf
+
+bench: all $(B)/bench/gen_samples
+	GO=$(GO) bash tools/bench/run.sh
+
+# Installs the tools, the library (where goprof-record looks for it:
+# ../lib/goprof from its bin directory) and the Go package that links the
+# library into a program (see preload/go/goprof).
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/goprof \
+	    $(DESTDIR)$(PREFIX)/share/goprof/go/goprof
+	install -m 755 $(B)/goprof-record $(B)/goprof-report $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(B)/libgoprof.so $(DESTDIR)$(PREFIX)/lib/goprof/
+	install -m 644 preload/go/goprof/go.mod preload/go/goprof/goprof.go \
+	    $(DESTDIR)$(PREFIX)/share/goprof/go/goprof/
 
 clean:
 	rm -rf $(B)

@@ -110,6 +110,8 @@ int elfimg_open(struct elfimg *img, const char *path, char *err, size_t errlen)
             img->has_tls = true;
             img->tls = s;
             img->tls.offset = ph.p_align; /* keep the alignment here */
+        } else if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC) {
+            *(ph.p_type == PT_INTERP ? &img->has_interp : &img->has_dynamic) = true;
         } else if (ph.p_type == PT_NOTE && in_file(img, ph.p_offset, ph.p_filesz)) {
             scan_notes(img, img->map + ph.p_offset, ph.p_filesz);
         }

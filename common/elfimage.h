@@ -32,6 +32,7 @@ struct elfimg {
     size_t map_size;
     void *elf; /* Elf * */
     bool is_dyn; /* ET_DYN: PIE executable or shared library */
+    bool has_interp, has_dynamic; /* PT_INTERP, PT_DYNAMIC: neither when static */
     struct elf_seg *segs;
     size_t nsegs;
     struct elf_sec *secs;

@@ -2,10 +2,12 @@
  * "root;caller;...;leaf count", one line per distinct stack of names.
  * Inlined functions are frames of their own, like in go tool pprof. A ';'
  * or line break inside a name would break the format, so they become '_'
- * and ' '; every other byte (spaces, brackets, unicode) is kept as is. */
+ * and ' '; every other byte (spaces, brackets, unicode) is kept as is, and
+ * a function without a name is "[unknown]": no frame is ever empty. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "frames.h"
 #include "output.h"
 
 struct line {
@@ -50,20 +52,22 @@ int write_folded(const struct report *r, FILE *out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    struct funcbuf fb = {0};
     for (size_t i = 0; i < r->nsamples; i++) {
-        const struct rp_sample *s = &r->samples[i];
         char *buf = NULL;
         size_t len = 0, cap = 0;
-        for (uint32_t k = s->nlocs; k-- > 0;) {
-            const struct rp_loc *l = &r->locs[r->loc_ids[s->loc_off + k]];
-            for (uint32_t j = l->nlines; j-- > 0;) {
-                if (len)
-                    put_name(&buf, &len, &cap, ";", true);
-                put_name(&buf, &len, &cap, r->funcs[r->lines[l->line_off + j].func].name, false);
-            }
+        if (sample_funcs(r, &r->samples[i], false, &fb) != 0)
+            fb.n = 0; /* a NULL text below: out of memory */
+        else if (!fb.n)
+            buf = strdup("");
+        for (size_t k = 0; k < fb.n; k++) {
+            if (len)
+                put_name(&buf, &len, &cap, ";", true);
+            put_name(&buf, &len, &cap, func_display_name(r, fb.v[k]), false);
         }
-        lines[i] = (struct line){buf ? buf : strdup(""), s->count};
+        lines[i] = (struct line){buf, r->samples[i].count};
     }
+    funcbuf_free(&fb);
     qsort(lines, r->nsamples, sizeof *lines, by_text);
     int rc = 0;
     for (size_t i = 0; i < r->nsamples; i++) {

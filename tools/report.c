@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "report.h"
+#include "filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -448,6 +449,8 @@ static int add_file(struct report *r, const char *path, const struct report_opts
                 : f->truncated ? "truncated (the collector stopped mid-block)"
                                : "missing its end marker (the collector was killed)",
                 f->nsamples, (unsigned long long)f->frames);
+    if (o->filter)
+        filter_samples(o->filter, f);
     struct file_ctx fc = {.f = f};
     int rc = open_binaries(r, &fc, o, err, errlen);
     if (!rc)
@@ -463,8 +466,11 @@ static int add_file(struct report *r, const char *path, const struct report_opts
                                       : f->hdr.start_unix_ns + (f->end_mono_ns > f->hdr.start_mono_ns
                                                                     ? f->end_mono_ns - f->hdr.start_mono_ns
                                                                     : 0);
-        if (!r->start_unix_ns || f->hdr.start_unix_ns < r->start_unix_ns)
-            r->start_unix_ns = f->hdr.start_unix_ns;
+        uint64_t start = f->hdr.start_unix_ns;
+        if (o->filter)
+            filter_window(o->filter, &start, &end);
+        if (!r->start_unix_ns || start < r->start_unix_ns)
+            r->start_unix_ns = start;
         if (end > r->end_unix_ns)
             r->end_unix_ns = end;
         r->dropped += f->counters.dropped_weight + f->counters.torn;
@@ -491,6 +497,8 @@ int report_build(struct report *r, char *const *files, int nfiles, const struct 
     for (int i = 0; i < nfiles; i++)
         if (add_file(r, files[i], o, err, errlen) != 0)
             return -1;
+    if (o->filter)
+        filter_stacks(o->filter, r);
     return 0;
 }
 

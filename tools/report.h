@@ -78,12 +78,15 @@ struct report {
 
 enum group_by { GROUP_NONE, GROUP_THREAD, GROUP_GOROUTINE };
 
+struct report_filter; /* filter.h */
+
 struct report_opts {
     enum group_by group_by; /* adds a root frame per thread or goroutine */
     const char *binary;  /* --binary */
     bool expand_inline;
     double wait_seconds; /* for a file still being written; 0 = do not wait */
     bool quiet;
+    struct report_filter *filter; /* NULL: every sample */
 };
 
 /* Loads and symbolizes files into r. On error returns -1 with a one-line

@@ -1,4 +1,5 @@
-/* goprof-report: sample files -> pprof, folded stacks; and --addr2line. */
+/* goprof-report: sample files -> pprof, folded stacks, a flame graph, a top
+ * list; and --addr2line. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,13 @@
 #include "diag.h"
 #include "output.h"
 #include "report.h"
+#include "view_args.h"
 
 #ifndef GOPROF_VERSION
 #define GOPROF_VERSION "0.1.0"
 #endif
 
-enum format { FMT_AUTO, FMT_PPROF, FMT_FOLDED, FMT_RAW };
+enum format { FMT_AUTO, FMT_PPROF, FMT_FOLDED, FMT_SVG, FMT_TOP, FMT_RAW };
 
 static void usage(FILE *f)
 {
@@ -22,15 +24,18 @@ static void usage(FILE *f)
 "usage: goprof-report [options] FILE.zst...\n"
 "       goprof-report --addr2line --binary BIN [ADDR...]\n"
 "\n"
-"Turns goprof sample files into a CPU profile. With several files, their\n"
-"samples are merged into one profile.\n"
+"Turns goprof sample files into a CPU profile, a flame graph or a top list.\n"
+"With several files (several processes or runs), their samples are merged.\n"
 "\n"
 "Options:\n"
 "  -o, --output FILE     write to FILE instead of stdout; the format follows\n"
-"                        the extension (.pb.gz, .pb: pprof; .folded, .txt: folded)\n"
+"                        the extension (.pb.gz, .pb: pprof; .folded, .txt: folded;\n"
+"                        .svg: svg)\n"
 "  -f, --format FORMAT   pprof (gzipped protobuf for go tool pprof, the default),\n"
-"                        folded (FlameGraph \"root;...;leaf count\" lines), or raw\n"
-"                        (the recorded mappings and unsymbolized stacks)\n"
+"                        folded (FlameGraph \"root;...;leaf count\" lines),\n"
+"                        svg (an interactive flame graph: click to zoom, search),\n"
+"                        top (a go tool pprof -top like table with a header)\n"
+"                        or raw (the recorded mappings and unsymbolized stacks)\n"
 "      --binary PATH     the executable that was profiled, when it is not at the\n"
 "                        path recorded in the file; its build id must match\n"
 "      --no-inline       do not expand inlined functions into frames of their own\n"
@@ -48,10 +53,16 @@ static void usage(FILE *f)
 "  -q, --quiet           no warnings on stderr\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
+"\n");
+    view_args_usage(f);
+    fprintf(f,
 "\n"
 "Examples:\n"
 "  goprof-report samples.zst > cpu.pb.gz && go tool pprof -top cpu.pb.gz\n"
 "  goprof-report -o cpu.folded samples.zst\n"
+"  goprof-report -o flame.svg samples.zst        # open it in a browser\n"
+"  goprof-report --format=top --nodecount=10 samples.zst\n"
+"  goprof-report --format=top --focus='^main\\.' --from=1 --to=3 a.zst b.zst\n"
 "  goprof-report --binary ./app.unstripped samples.zst > cpu.pb.gz\n"
 "  goprof-report --addr2line --binary ./app 0x4a12f0\n");
 }
@@ -62,6 +73,10 @@ static enum format format_from_name(const char *s)
         return FMT_PPROF;
     if (!strcmp(s, "folded") || !strcmp(s, "collapsed"))
         return FMT_FOLDED;
+    if (!strcmp(s, "svg") || !strcmp(s, "flamegraph"))
+        return FMT_SVG;
+    if (!strcmp(s, "top"))
+        return FMT_TOP;
     if (!strcmp(s, "raw"))
         return FMT_RAW;
     return FMT_AUTO;
@@ -79,6 +94,8 @@ static enum format format_from_path(const char *p)
         return FMT_PPROF;
     if (ends_with(p, ".folded") || ends_with(p, ".txt") || ends_with(p, ".collapsed"))
         return FMT_FOLDED;
+    if (ends_with(p, ".svg"))
+        return FMT_SVG;
     return FMT_AUTO;
 }
 
@@ -101,13 +118,19 @@ int main(int argc, char **argv)
     struct report_opts ro = {.expand_inline = true, .wait_seconds = 30};
     bool addr2line = false, info = false;
     int c;
-    while ((c = getopt_long(argc, argv, "o:f:qha", opts, NULL)) != -1) {
+    struct view_args va;
+    view_args_init(&va);
+    struct option all_opts[64];
+    if (!view_args_options(opts, all_opts, 64))
+        return 1;
+    while ((c = getopt_long(argc, argv, "o:f:qha", all_opts, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
         case 'f':
             fmt = format_from_name(optarg);
             if (fmt == FMT_AUTO) {
-                fprintf(stderr, "goprof-report: unknown format '%s' (expected pprof, folded or raw)\n",
+                fprintf(stderr, "goprof-report: unknown format '%s' (expected pprof, folded, svg, "
+                                "top or raw)\n",
                         optarg);
                 return 2;
             }
@@ -141,7 +164,12 @@ int main(int argc, char **argv)
         case 'a': show_addr = true; break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("goprof-report %s\n", GOPROF_VERSION); return 0;
-        default: usage(stderr); return 2;
+        default:
+            switch (view_args_parse(&va, c, optarg)) {
+            case 1: break;
+            case 0: usage(stderr); /* fall through */
+            default: return 2;
+            }
         }
     }
     if (info)
@@ -166,8 +194,18 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    struct report r;
     char err[1024];
+    if (filter_spec_active(&va.filter)) {
+        if (va.filter.to >= 0 && va.filter.to <= va.filter.from) {
+            fprintf(stderr, "goprof-report: --to must be later than --from\n");
+            return 2;
+        }
+        if (!(ro.filter = filter_new(&va.filter, err, sizeof err))) {
+            fprintf(stderr, "goprof-report: %s\n", err);
+            return 2;
+        }
+    }
+    struct report r;
     if (report_build(&r, argv + optind, argc - optind, &ro, err, sizeof err) != 0) {
         fprintf(stderr, "goprof-report: %s\n", err);
         report_free(&r);
@@ -180,6 +218,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = fmt == FMT_FOLDED ? write_folded(&r, out, err, sizeof err)
+             : fmt == FMT_SVG  ? write_svg(&r, &va.view, out, err, sizeof err)
+             : fmt == FMT_TOP  ? write_top(&r, &va.view, out, err, sizeof err)
                                : write_pprof(&r, out, err, sizeof err);
     if (fflush(out) != 0 && rc == 0) {
         snprintf(err, sizeof err, "write failed: %m");
@@ -190,5 +230,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         fprintf(stderr, "goprof-report: %s%s%s\n", output ? output : "", output ? ": " : "", err);
     report_free(&r);
+    filter_free(ro.filter);
+    view_args_free(&va);
     return rc ? 1 : 0;
 }

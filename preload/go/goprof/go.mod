@@ -1,0 +1,3 @@
+module goprof/preload/go/goprof
+
+go 1.19
