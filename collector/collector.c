@@ -37,6 +37,8 @@ struct coll {
     bool write_failed;
     struct cunwind *cu; /* for slots with C frames left to unwind */
     uint64_t *cframes;
+    uint64_t tsc0, mono0; /* to turn the handler's TSC ticks into ns */
+    double ns_per_tick;   /* 0 until measured */
 };
 
 static uint64_t now(clockid_t c)
@@ -112,6 +114,17 @@ static void write_maps(struct coll *c)
     fclose(f);
 }
 
+/* TSC ticks to CLOCK_MONOTONIC ns, by the rate seen over the collector's
+ * life so far (the first drain comes 10 ms in: plenty for the rate). */
+static uint64_t tsc_to_ns(struct coll *c, uint64_t tsc)
+{
+    if (!c->ns_per_tick) {
+        uint64_t ticks = __builtin_ia32_rdtsc() - c->tsc0, ns = now(CLOCK_MONOTONIC) - c->mono0;
+        c->ns_per_tick = ticks ? (double)ns / (double)ticks : 1.0;
+    }
+    return c->mono0 + (uint64_t)((double)(int64_t)(tsc - c->tsc0) * c->ns_per_tick);
+}
+
 static void drain(struct coll *c, bool dead)
 {
     struct ring *r = c->a->ring;
@@ -146,7 +159,8 @@ static void drain(struct coll *c, bool dead)
             memcpy(c->scratch, s->pcs, n * sizeof *c->scratch);
         }
         uint32_t tid = s->tid;
-        uint64_t t = s->time_ns, goid = s->goid, weight = s->weight;
+        uint64_t t = r->tsc_time ? tsc_to_ns(c, s->time) : s->time;
+        uint64_t goid = s->goid, weight = s->weight;
         ring_release(&c->rd, s);
         bool is_new;
         int64_t id = stack_table_intern(c->stacks, c->scratch, n, flags, &is_new);
@@ -171,6 +185,12 @@ static void counters(struct coll *c, struct sf_counters *k)
     k->threads = atomic_load(&rc->threads);
     k->forwarded = atomic_load(&rc->forwarded);
     k->timer_errors = atomic_load(&rc->timer_errors);
+    /* The TSC is invariant and shared by every core on the machines we
+     * run on: its rate over the collector's life converts the ticks. */
+    uint64_t ticks = __builtin_ia32_rdtsc() - c->tsc0, ns = now(CLOCK_MONOTONIC) - c->mono0;
+    k->handler_ns = ticks && ns ? (uint64_t)((double)atomic_load(&rc->handler_ticks) *
+                                             (double)ns / (double)ticks)
+                                : 0;
 }
 
 static void flush(struct coll *c)
@@ -220,7 +240,7 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
 {
     detach_from_program();
     int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
-    struct coll c = {.a = a};
+    struct coll c = {.a = a, .tsc0 = __builtin_ia32_rdtsc(), .mono0 = now(CLOCK_MONOTONIC)};
     c.w = sfw_open(a->fd, 3);
     c.rd.r = a->ring;
     c.stacks = stack_table_new();
@@ -253,6 +273,7 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
             usleep(DRAIN_MS * 1000);
             dead = program_gone(-1, a->pid);
         }
+        c.ns_per_tick = 0; /* measured again, over a longer span, by this drain */
         drain(&c, dead);
         uint64_t t = now(CLOCK_MONOTONIC);
         if (!dead && t - last_maps >= MAPS_NS) {
@@ -264,6 +285,7 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
             last_flush = t;
         }
     }
+    c.ns_per_tick = 0;
     drain(&c, true);
     sfw_trailer(c.w, now(CLOCK_REALTIME), now(CLOCK_MONOTONIC));
     flush(&c);

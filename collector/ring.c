@@ -26,7 +26,10 @@ struct ring *ring_create(uint32_t depth, uint32_t copy_max)
     uint64_t n;
     uint32_t sz;
     size_t bytes = ring_bytes(depth, copy_max, &n, &sz);
-    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    /* Populated now: a first touch from the signal handler would cost a
+     * page fault on the samples that fill the ring the first time. */
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
     if (m == MAP_FAILED)
         return NULL;
     struct ring *r = m;

@@ -26,7 +26,7 @@ struct ring_slot {
     uint32_t tid;
     uint16_t nframes;
     uint16_t flags; /* SF_STACK_* */
-    uint64_t time_ns;
+    uint64_t time; /* TSC ticks if ring.tsc_time, else CLOCK_MONOTONIC ns */
     uint64_t goid;
     uint64_t weight;
     /* C frames left for the collector to unwind with libunwind
@@ -49,6 +49,7 @@ struct ring_counters {
     _Atomic uint64_t forwarded;
     _Atomic uint64_t threads;
     _Atomic uint64_t timer_errors;
+    _Atomic uint64_t handler_ticks; /* TSC ticks spent in the handler */
 };
 
 struct ring {
@@ -58,6 +59,7 @@ struct ring {
     uint32_t copy_max;  /* bytes of stack a slot can hold (0: none) */
     uint64_t nslots;    /* a power of two */
     _Atomic uint32_t stopped; /* set by the collector when it gives up */
+    uint32_t tsc_time;        /* slots are timestamped with the TSC */
     /* head is hammered by producers: keep it off the other lines */
     _Alignas(64) _Atomic uint64_t head;
     _Alignas(64) struct ring_counters counters;

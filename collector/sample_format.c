@@ -241,6 +241,7 @@ void sfw_counters(struct sfw *w, const struct sf_counters *c)
     buf_uv(r, c->threads);
     buf_uv(r, c->forwarded);
     buf_uv(r, c->timer_errors);
+    buf_uv(r, c->handler_ns);
     emit(w, SF_REC_COUNTERS);
 }
 
@@ -557,6 +558,8 @@ static int rec_counters(struct loader *L, struct cur *c)
     k->threads = cur_uv(c);
     k->forwarded = cur_uv(c);
     k->timer_errors = cur_uv(c);
+    /* added after the first release of the format: absent in older files */
+    k->handler_ns = c->p < c->end ? cur_uv(c) : 0;
     return 0;
 }
 

@@ -30,7 +30,7 @@ enum sf_record {
 
 enum sf_source { SF_SOURCE_TIMER = 1, SF_SOURCE_PERF = 2 };
 enum sf_unwind { SF_UNWIND_FP = 1, SF_UNWIND_GO = 2, SF_UNWIND_LIBUNWIND = 3,
-                 SF_UNWIND_MIXED = 4 };
+                 SF_UNWIND_MIXED = 4, SF_UNWIND_NONE = 5 };
 
 #define SF_MAX_DEPTH 4096u /* frames a reader accepts in one stack */
 #define SF_STACK_TRUNCATED 1u
@@ -59,6 +59,7 @@ struct sf_counters {
     uint64_t threads;         /* threads armed for sampling */
     uint64_t forwarded;       /* our signal passed on to the program's handler */
     uint64_t timer_errors;    /* threads we failed to arm */
+    uint64_t handler_ns;      /* time spent in the handler on samples, summed */
 };
 
 /* ---- writer ---------------------------------------------------------- */

@@ -87,8 +87,11 @@ static int parse_unwind(int *out)
     static const struct {
         const char *name;
         int value;
-    } names[] = {{"fp", SF_UNWIND_FP}, {"go", SF_UNWIND_GO}, {"libunwind", SF_UNWIND_LIBUNWIND},
-                 {"mixed", SF_UNWIND_MIXED}};
+    } names[] = {{"fp", SF_UNWIND_FP},
+                 {"go", SF_UNWIND_GO},
+                 {"libunwind", SF_UNWIND_LIBUNWIND},
+                 {"mixed", SF_UNWIND_MIXED},
+                 {"none", SF_UNWIND_NONE}};
     const char *v = getenv("GOPROF_UNWIND");
     if (!v || !*v) {
         *out = SF_UNWIND_GO;
@@ -99,7 +102,7 @@ static int parse_unwind(int *out)
             *out = names[i].value;
             return 0;
         }
-    goprof_log("GOPROF_UNWIND=%s is not valid: expected fp, go, libunwind or mixed "
+    goprof_log("GOPROF_UNWIND=%s is not valid: expected fp, go, libunwind, mixed or none "
                "(default go); profiling disabled", v);
     return -1;
 }

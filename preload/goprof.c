@@ -33,6 +33,20 @@ static uint64_t now_ns(clockid_t clk)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Timestamps come from the TSC when the kernel itself keeps time with it
+ * (then it is invariant and the same on every core): a few cycles in the
+ * handler instead of a clock_gettime. */
+static bool tsc_is_clock(void)
+{
+    char cs[32] = "";
+    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+    if (!f)
+        return false;
+    bool ok = fgets(cs, sizeof cs, f) && !strcmp(cs, "tsc\n");
+    fclose(f);
+    return ok;
+}
+
 static void read_cmdline(char *out, size_t outlen)
 {
     out[0] = 0;
@@ -108,6 +122,7 @@ __attribute__((constructor)) static void goprof_init(void)
         goprof_log("cannot map the sample ring: %s; profiling disabled", strerror(errno));
         return;
     }
+    ring->tsc_time = tsc_is_clock();
     int pid = getpid();
     char path[PATH_MAX];
     int fd = outfile_open(cfg.out_pattern, pid, path, sizeof path);

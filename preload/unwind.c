@@ -1,5 +1,7 @@
 #include "unwind.h"
 
+#include "gooffsets.h"
+
 static bool in_range(const struct code_range *r, uint64_t pc)
 {
     return pc >= r->lo && pc < r->hi;
@@ -111,9 +113,19 @@ struct frame {
     enum mode mode;
 };
 
+/* The runtime state a walk may need, read on first use. */
+struct gstate {
+    bool have_sched, have_sys, have_g0, have_curg_stack;
+    uint64_t sched_sp, sched_pc, sched_bp;
+    uint64_t sys_sp, sys_pc, sys_bp; /* sys_sp 0: curg is not in a cgo call */
+    uint64_t g0_lo, g0_hi, g0_sched_sp;
+    uint64_t curg_lo, curg_hi;
+};
+
 struct walk {
     const struct unwind_env *env;
     const struct unwind_gctx *g;
+    struct gstate st;
     struct unwind_hole *hole;
     uint64_t lo, hi; /* bounds of the stack being walked */
     uint64_t *pcs;
@@ -184,11 +196,70 @@ static bool step(struct walk *w, struct frame *f)
     return true;
 }
 
+static const struct gstate *sched(struct walk *w)
+{
+    const struct unwind_gctx *g = w->g;
+    if (!w->st.have_sched && g->curg) {
+        w->st.sched_sp = load(g->curg + g->off->g_sched_sp);
+        w->st.sched_pc = load(g->curg + g->off->g_sched_pc);
+        w->st.sched_bp = load(g->curg + g->off->g_sched_bp);
+    }
+    w->st.have_sched = true;
+    return &w->st;
+}
+
+static const struct gstate *sys(struct walk *w)
+{
+    const struct unwind_gctx *g = w->g;
+    if (!w->st.have_sys && g->curg) {
+        w->st.sys_sp = load(g->curg + g->off->g_syscallsp);
+        if (w->st.sys_sp) {
+            w->st.sys_pc = load(g->curg + g->off->g_syscallpc);
+            w->st.sys_bp = g->off->g_syscallbp ? load(g->curg + g->off->g_syscallbp) : 0;
+        }
+    }
+    w->st.have_sys = true;
+    return &w->st;
+}
+
+static const struct gstate *g0(struct walk *w)
+{
+    const struct unwind_gctx *g = w->g;
+    if (!w->st.have_g0 && g->g0) {
+        w->st.g0_lo = load(g->g0 + g->off->g_stack_lo);
+        w->st.g0_hi = load(g->g0 + g->off->g_stack_hi);
+        w->st.g0_sched_sp = load(g->g0 + g->off->g_sched_sp);
+    }
+    w->st.have_g0 = true;
+    return &w->st;
+}
+
+static const struct gstate *curg_stack(struct walk *w)
+{
+    const struct unwind_gctx *g = w->g;
+    if (!w->st.have_curg_stack && g->curg) {
+        w->st.curg_lo = load(g->curg + g->off->g_stack_lo);
+        w->st.curg_hi = load(g->curg + g->off->g_stack_hi);
+    }
+    w->st.have_curg_stack = true;
+    return &w->st;
+}
+
 static void use_curg(struct walk *w)
 {
-    w->lo = w->g->curg_lo;
-    w->hi = w->g->curg_hi;
+    const struct gstate *s = curg_stack(w);
+    w->lo = s->curg_lo;
+    w->hi = s->curg_hi;
     w->on_curg_now = true;
+}
+
+/* Continue from the goroutine's saved cgocall state. */
+static bool jump_to_cgocall(struct walk *w, struct frame *f)
+{
+    const struct gstate *s = sys(w);
+    use_curg(w);
+    *f = (struct frame){s->sys_pc, s->sys_sp, s->sys_bp, s->sys_bp ? INTERRUPTED : SPWALK};
+    return true;
 }
 
 /* Stack switches that must be followed before stepping from f. Returns
@@ -201,39 +272,41 @@ static bool stitch(struct walk *w, struct frame *f)
         /* systemstack: the goroutine's state is in g.sched; the caller of
          * systemstack is found from there. */
         if (in_range(&env->systemstack, f->pc)) {
+            const struct gstate *s = sched(w);
             use_curg(w);
-            *f = (struct frame){f->pc, g->sched_sp, g->sched_bp, INTERRUPTED};
+            *f = (struct frame){f->pc, s->sched_sp, s->sched_bp, INTERRUPTED};
             return true;
         }
         /* morestack: the function that needed more stack, at its
          * prologue, replaces morestack, as in the runtime's unwinder. */
         if (in_range(&env->morestack, f->pc)) {
-            w->pcs[w->n - 1] = g->sched_pc;
+            const struct gstate *s = sched(w);
+            w->pcs[w->n - 1] = s->sched_pc;
             use_curg(w);
-            *f = (struct frame){g->sched_pc, g->sched_sp, g->sched_bp, INTERRUPTED};
+            *f = (struct frame){s->sched_pc, s->sched_sp, s->sched_bp, INTERRUPTED};
             return true;
         }
         /* The C frames of a cgo call end in asmcgocall: go on from the
          * goroutine's saved cgocall state, which stands for asmcgocall's
          * frame as it does in the runtime's tracebacks. */
-        if (g->sys_sp && in_range(&env->asmcgocall, f->pc)) {
-            w->pcs[w->n - 1] = g->sys_pc;
-            use_curg(w);
-            *f = (struct frame){g->sys_pc, g->sys_sp, g->sys_bp, g->sys_bp ? INTERRUPTED : SPWALK};
+        if (in_range(&env->asmcgocall, f->pc) && sys(w)->sys_sp) {
+            w->pcs[w->n - 1] = w->st.sys_pc;
+            jump_to_cgocall(w, f);
         }
         return true;
     }
     /* A Go callback from C: cgocallback's frame on the goroutine stack
      * returns into the goroutine's earlier frames; the C frames between
      * (crosscall2 and its C callers) are on g0, above g0.sched.sp. */
-    if (!w->callback_done && in_range(&env->cgocallback, f->pc) && g->g0_sched_sp) {
+    if (!w->callback_done && in_range(&env->cgocallback, f->pc) && g->g0 && g->g0 != g->curg &&
+        !g->on_g0 && g0(w)->g0_sched_sp) {
         w->callback_done = true;
         int32_t d;
         uint64_t lo = w->lo, hi = w->hi;
-        w->lo = g->g0_lo;
-        w->hi = g->g0_hi;
-        if (sp_delta(env, f->pc, &d) && on_stack(w, g->g0_sched_sp + (uint64_t)d, 8)) {
-            uint64_t slot = g->g0_sched_sp + (uint64_t)d;
+        w->lo = w->st.g0_lo;
+        w->hi = w->st.g0_hi;
+        if (sp_delta(env, f->pc, &d) && on_stack(w, w->st.g0_sched_sp + (uint64_t)d, 8)) {
+            uint64_t slot = w->st.g0_sched_sp + (uint64_t)d;
             struct frame c = {load(slot), slot + 8, 0, SPWALK};
             /* into crosscall2, then C until asmcgocall (or as far as the
              * C code's frames allow) */
@@ -241,7 +314,7 @@ static bool stitch(struct walk *w, struct frame *f)
                 if (w->hole) {
                     /* crosscall2 is Go assembly: its pcsp finds the C caller */
                     if (step(w, &c) && !in_text(env, c.pc))
-                        *w->hole = (struct unwind_hole){true, w->n, c.pc, c.sp, c.bp, g->g0_hi};
+                        *w->hole = (struct unwind_hole){true, w->n, c.pc, c.sp, c.bp, w->st.g0_hi};
                 } else {
                     while (!in_range(&env->asmcgocall, c.pc) && step(w, &c) &&
                            !in_range(&env->asmcgocall, c.pc) && push(w, c.pc))
@@ -275,22 +348,25 @@ int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
      * the goroutine's side follows from its saved state. */
     if (hole && !in_text(env, r->pc) && !in_range(&env->vdso, r->pc) && in_bounds) {
         *hole = (struct unwind_hole){true, 0, r->pc, r->sp, r->bp, w.hi};
-        if (!(g->on_g0 && g->sys_sp) || !push(&w, g->sys_pc))
+        if (!(g->on_g0 && sys(&w)->sys_sp) || !push(&w, w.st.sys_pc))
             goto out;
-        use_curg(&w);
-        f = (struct frame){g->sys_pc, g->sys_sp, g->sys_bp, g->sys_bp ? INTERRUPTED : SPWALK};
+        jump_to_cgocall(&w, &f);
         goto walk;
     }
     if (!push(&w, r->pc) || !in_bounds)
         goto out;
     /* In the vDSO: m.vdsoPC/vdsoSP are the Go caller's, on the goroutine's
      * stack or g0's. */
-    if (in_range(&env->vdso, r->pc) && g->vdso_sp) {
-        if (g->vdso_sp >= g->curg_lo && g->vdso_sp < g->curg_hi)
-            use_curg(&w);
-        if (!push(&w, g->vdso_pc))
-            goto out;
-        f = (struct frame){g->vdso_pc, g->vdso_sp, 0, SPWALK};
+    if (in_range(&env->vdso, r->pc) && g->m && g->off->m_vdsosp) {
+        uint64_t vsp = load(g->m + g->off->m_vdsosp), vpc = vsp ? load(g->m + g->off->m_vdsopc) : 0;
+        if (vsp) {
+            const struct gstate *s = curg_stack(&w);
+            if (vsp >= s->curg_lo && vsp < s->curg_hi)
+                use_curg(&w);
+            if (!push(&w, vpc))
+                goto out;
+            f = (struct frame){vpc, vsp, 0, SPWALK};
+        }
     }
 walk:
     for (;;) {
@@ -299,12 +375,10 @@ walk:
         if (!step(&w, &f)) {
             /* C frames that cannot be followed further: if this is a cgo
              * call, the goroutine's side is still known. */
-            if (g->on_g0 && !w.on_curg_now && g->sys_sp && !in_text(env, f.pc)) {
-                if (!push(&w, g->sys_pc))
+            if (g->on_g0 && !w.on_curg_now && !in_text(env, f.pc) && sys(&w)->sys_sp) {
+                if (!push(&w, w.st.sys_pc))
                     break;
-                use_curg(&w);
-                f = (struct frame){g->sys_pc, g->sys_sp, g->sys_bp,
-                                   g->sys_bp ? INTERRUPTED : SPWALK};
+                jump_to_cgocall(&w, &f);
                 continue;
             }
             break;

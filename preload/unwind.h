@@ -52,16 +52,18 @@ struct unwind_regs {
     uint64_t pc, sp, bp;
 };
 
-/* What the sampler read about the thread's goroutines. All zero means "no
- * goroutine context": a plain walk of [lo, hi). */
+struct go_offsets;
+
+/* What the sampler knows about the thread's goroutines: the stack the
+ * sample was taken on, and the runtime objects from which the walk reads,
+ * only when a stack switch needs them, the goroutine's saved state
+ * (curg.sched, curg.syscall*), g0's and the vDSO call's (m.vdso*). All
+ * zero means "no goroutine context": a plain walk of [lo, hi). */
 struct unwind_gctx {
-    uint64_t lo, hi;      /* the stack the sample was taken on */
-    bool on_g0;           /* that stack is g0's and a goroutine is current */
-    uint64_t curg_lo, curg_hi;
-    uint64_t sched_sp, sched_pc, sched_bp;      /* curg.sched */
-    uint64_t sys_sp, sys_pc, sys_bp;            /* curg in a cgo call/syscall; bp 0: unknown */
-    uint64_t vdso_sp, vdso_pc;                  /* m.vdso*, 0 when not in the vDSO */
-    uint64_t g0_lo, g0_hi, g0_sched_sp;         /* for a Go callback from C */
+    uint64_t lo, hi;
+    bool on_g0;   /* the stack is g0's and a goroutine is current */
+    const struct go_offsets *off;
+    uint64_t m, curg, g0; /* 0 when unknown */
 };
 
 /* C frames the walk leaves to the collector (libunwind, from a copy of the

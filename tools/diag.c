@@ -17,6 +17,14 @@ int diag_raw(char *const *files, int nfiles, FILE *out)
         }
         fprintf(out, "file %s exe %s unwind %llu complete %d\n", files[i], f->hdr.exe_path,
                 (unsigned long long)f->hdr.unwind, f->complete);
+        const struct sf_counters *k = &f->counters;
+        fprintf(out, "counters signals %llu samples %llu dropped %llu dropped_weight %llu "
+                "torn %llu threads %llu forwarded %llu timer_errors %llu handler_ns %llu\n",
+                (unsigned long long)k->signals, (unsigned long long)k->samples,
+                (unsigned long long)k->dropped_signals, (unsigned long long)k->dropped_weight,
+                (unsigned long long)k->torn, (unsigned long long)k->threads,
+                (unsigned long long)k->forwarded, (unsigned long long)k->timer_errors,
+                (unsigned long long)k->handler_ns);
         for (size_t m = 0; m < f->nmaps; m++)
             fprintf(out, "map %llx %llx %llx %llu %s\n", (unsigned long long)f->maps[m].start,
                     (unsigned long long)f->maps[m].end, (unsigned long long)f->maps[m].offset,

@@ -303,7 +303,7 @@ def run(ctx):
         ratio = ctx.build_workload("ratio", tc)
         bad = ctx.profile([ratio, "-seconds", "0.1"], env={"GOPROF_UNWIND": "dwarf"})
         ctx.check("%s GOPROF_UNWIND=dwarf: one-line error listing the strategies" % tc,
-                  bad.rc == 0 and "fp, go, libunwind or mixed" in bad.stderr, bad.stderr)
+                  bad.rc == 0 and "fp, go, libunwind, mixed or none" in bad.stderr, bad.stderr)
         test_offsets(ctx, tc, stitch)
         test_newproc(ctx, tc, stitch)
         test_cgo(ctx, tc, stitch)

@@ -496,7 +496,7 @@ static void test_roundtrip_samples_many_batches(void **state)
                               goids[i % 5], t, weights[i % 8]};
         sfw_sample(w, ws[i].stack, ws[i].thread, ws[i].goid, ws[i].time_ns, ws[i].weight);
     }
-    struct sf_counters k = {1, 2, 3, 4, 5, 6, 7, UINT64_MAX};
+    struct sf_counters k = {1, 2, 3, 4, 5, 6, 7, UINT64_MAX, 9};
     sfw_counters(w, &k);
     sfw_note(w, "a note");
     sfw_note(w, "");
@@ -513,6 +513,7 @@ static void test_roundtrip_samples_many_batches(void **state)
     assert_int_equal(f->counters.threads, 6);
     assert_int_equal(f->counters.forwarded, 7);
     assert_int_equal(f->counters.timer_errors, UINT64_MAX);
+    assert_int_equal(f->counters.handler_ns, 9);
     assert_int_equal(f->nnotes, 2);
     assert_string_equal(f->notes[0], "a note");
     assert_string_equal(f->notes[1], "");
@@ -1330,7 +1331,7 @@ static void fill(struct ring_slot *s, uint64_t pos, uint32_t depth)
     s->tid = (uint32_t)pos;
     s->nframes = (uint16_t)(pos % (depth + 1));
     s->flags = (uint16_t)(pos & 1);
-    s->time_ns = pos * 1000;
+    s->time = pos * 1000;
     s->goid = pos ^ 0x55;
     s->weight = pos + 1;
     for (uint32_t i = 0; i < s->nframes; i++)
@@ -1339,7 +1340,7 @@ static void fill(struct ring_slot *s, uint64_t pos, uint32_t depth)
 
 static void check_slot(const struct ring_slot *s, uint64_t pos, uint32_t depth)
 {
-    if (s->tid != (uint32_t)pos || s->nframes != pos % (depth + 1) || s->time_ns != pos * 1000 ||
+    if (s->tid != (uint32_t)pos || s->nframes != pos % (depth + 1) || s->time != pos * 1000 ||
         s->goid != (pos ^ 0x55) || s->weight != pos + 1)
         fail_msg("slot of sample %llu holds another sample (tid %u)", (unsigned long long)pos,
                  s->tid);
@@ -1497,7 +1498,7 @@ static void *produce(void *arg)
         }
         s->tid = p->id;
         s->nframes = (uint16_t)(i % (p->r->depth + 1));
-        s->time_ns = i;
+        s->time = i;
         s->goid = ~i;
         s->weight = 1;
         for (uint32_t k = 0; k < s->nframes; k++)
@@ -1532,9 +1533,9 @@ static void test_ring_threads(void **state)
         assert_true(s->tid < NPROD);
         uint64_t i = next[s->tid]++;
         /* each producer's samples arrive once, in its order, intact */
-        if (s->time_ns != i || s->goid != ~i || s->nframes != i % (r->depth + 1))
+        if (s->time != i || s->goid != ~i || s->nframes != i % (r->depth + 1))
             fail_msg("producer %u: sample %llu arrived as %llu", s->tid, (unsigned long long)i,
-                     (unsigned long long)s->time_ns);
+                     (unsigned long long)s->time);
         for (uint32_t k = 0; k < s->nframes; k++)
             assert_int_equal(s->pcs[k], ((uint64_t)s->tid << 48) | (i << 8) | k);
         ring_release(&rd, s);
