@@ -89,7 +89,12 @@ $(B)/bench/gen_samples: tools/bench/gen_samples.c $(call obj,$(FORMAT_SRC) $(COM
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -lelf
 
-bench: all $(B)/bench/gen_samples
+$(B)/bench/unwind_bench: tools/bench/unwind_bench.c \
+        $(call obj,preload/unwind.c collector/ring.c common/pclntab.c common/elfimage.c common/gobinary.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ -lelf
+
+bench: all $(B)/bench/gen_samples $(B)/bench/unwind_bench
 	GO=$(GO) bash tools/bench/run.sh
 
 # Installs the tools, the library (where goprof-record looks for it:
