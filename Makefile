@@ -94,7 +94,11 @@ $(B)/bench/unwind_bench: tools/bench/unwind_bench.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ -lelf
 
+# The overhead of seeing a stack, every way (tools/bench/bench.py, writes
+# bench/results/), then goprof-report on a big recording (run.sh). Numbers
+# are reported, never asserted. BENCH_ARGS=--quick for a shorter run.
 bench: all $(B)/bench/gen_samples $(B)/bench/unwind_bench
+	GO=$(GO) python3 tools/bench/bench.py $(BENCH_ARGS)
 	GO=$(GO) bash tools/bench/run.sh
 
 # Installs the tools, the library (where goprof-record looks for it:
