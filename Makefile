@@ -97,7 +97,16 @@ $(B)/bench/unwind_bench: tools/bench/unwind_bench.c \
 # The overhead of seeing a stack, every way (tools/bench/bench.py, writes
 # bench/results/), then goprof-report on a big recording (run.sh). Numbers
 # are reported, never asserted. BENCH_ARGS=--quick for a shorter run.
-bench: all $(B)/bench/gen_samples $(B)/bench/unwind_bench
+# C without frame pointers, as cgo code usually is.
+$(B)/bench/cchain.o: tools/bench/cchain.c tools/bench/cchain.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fomit-frame-pointer -c -o $@ $<
+
+$(B)/bench/cunwind_bench: tools/bench/cunwind_bench.c $(B)/bench/cchain.o \
+        $(call obj,collector/cunwind.c)
+	$(CC) $(CPPFLAGS) -Itools/bench $(CFLAGS) -o $@ $^ -lunwind-x86_64 -lunwind
+
+bench: all $(B)/bench/gen_samples $(B)/bench/unwind_bench $(B)/bench/cunwind_bench
 	GO=$(GO) python3 tools/bench/bench.py $(BENCH_ARGS)
 	GO=$(GO) bash tools/bench/run.sh
 

@@ -410,7 +410,14 @@ int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
      * the goroutine's side follows from its saved state. */
     if (hole && !in_text(env, r->pc) && !in_range(&env->vdso, r->pc) && in_bounds) {
         *hole = (struct unwind_hole){true, 0, r->pc, r->sp, r->bp, w.hi};
-        if (!(g->on_g0 && sys(&w)->sys_sp) || !push(&w, w.st.sys_pc))
+        if (!(g->on_g0 && sys(&w)->sys_sp))
+            goto out;
+        /* asmcgocall ran the C code from g0.sched.sp down: only that much
+         * stack needs copying (plus asmcgocall's own return address). */
+        uint64_t top = g0(&w)->g0_sched_sp;
+        if (top > r->sp && top + 64 < hole->hi)
+            hole->hi = top + 64;
+        if (!push(&w, w.st.sys_pc))
             goto out;
         jump_to_cgocall(&w, &f);
         goto walk;

@@ -269,6 +269,18 @@ def main():
                     micro.append({"case": m.group(1), "depth": int(m.group(2)),
                                   "ns": float(m.group(3))})
         results["micro"] = micro
+        cu = []
+        for depth in (4, 16):
+            r = subprocess.run([BUILD / "bench" / "cunwind_bench", str(depth), "20000"],
+                               capture_output=True, text=True)
+            for line in r.stdout.splitlines():
+                m = re.match(r"case (.+) depth (\d+) ns_per_op ([\d.]+) bytes (\d+) frames (\d+)",
+                             line)
+                if m:
+                    cu.append({"case": m.group(1), "depth": int(m.group(2)),
+                               "ns": float(m.group(3)), "bytes": int(m.group(4)),
+                               "frames": int(m.group(5))})
+        results["cunwind"] = cu
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -310,6 +322,20 @@ def report(res, rows, rates):
         h = rows[("goprof " + s, 1000)]["handler_ns"]
         L.append("| measured in the handler at 1000 Hz, `%s`, depth 32 (cold caches) | – | %s ns | – |"
                  % (s, fmt(h)))
+    L += ["", "C frames (GOPROF_UNWIND=mixed): libunwind inside the handler against what goprof "
+              "does, a copy of the C frames' stack in the handler and libunwind's remote API "
+              "in the collector (tools/bench/cunwind_bench.c, a chain of C frames without "
+              "frame pointers):", "",
+          "| | 4 C frames | 16 C frames |", "|---|---|---|"]
+    cases = []
+    for x in res.get("cunwind", []):
+        if x["case"] not in cases:
+            cases.append(x["case"])
+    for case in cases:
+        by = {x["depth"]: x for x in res["cunwind"] if x["case"] == case}
+        L.append("| %s | %s |" % (case, " | ".join(
+            "%.0f ns%s" % (by[d]["ns"], " (%d bytes)" % by[d]["bytes"] if "copy" in case else "")
+            if d in by else "–" for d in (4, 16))))
     L += ["", "## 2. Signal-driven sampling of a CPU-bound workload", "",
           "4 goroutines, fixed work, stacks 32 frames deep; unprofiled run: %s s wall, %s CPU-s." %
           (fmt(res["base"]["wall"], 2), fmt(res["base"]["cpu"], 2)), "",
