@@ -7,6 +7,7 @@ CPPFLAGS += -Icommon -Icollector -Ipreload -Itools
 B       := build
 
 COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64map.c \
+               common/bytebuf.c \
                common/gooffsets.c
 FORMAT_SRC  := collector/sample_format.c
 LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
