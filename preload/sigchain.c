@@ -151,6 +151,11 @@ void sigchain_verify(void)
     sigchain_real_sigaction(our_signo, &sa, NULL);
 }
 
+bool sigchain_owns(int sig)
+{
+    return our_signo && sig == our_signo;
+}
+
 /* The interposed libc entry point. */
 __attribute__((visibility("default"))) int sigaction(int sig, const struct sigaction *act,
                                                      struct sigaction *old)
