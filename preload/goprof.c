@@ -25,6 +25,7 @@
 #include "sigchain.h"
 #include "source.h"
 #include "threads.h"
+#include "watchdog.h"
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -183,4 +184,9 @@ __attribute__((constructor)) static void goprof_init(void)
         return;
     }
     threads_start(&sc);
+    int wrc = watchdog_start();
+    if (wrc != 0)
+        goprof_log("cannot start the thread that keeps the handler in place: %s; "
+                   "a program that takes signal %d with a raw system call stops the "
+                   "sampling", strerror(wrc), cfg.signo);
 }

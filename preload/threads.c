@@ -118,6 +118,21 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t,
     return rc;
 }
 
+int threads_create_unsampled(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    if (!real_pthread_create)
+        real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    if (!real_pthread_create)
+        return ENOSYS;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 << 10);
+    int rc = real_pthread_create(t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
+}
+
 /* Threads that exist before we start (when the library is started late,
  * or a constructor before ours made threads). Their timers are never
  * disarmed by us; the kernel drops them with the thread. */
