@@ -50,6 +50,8 @@ int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *ou
                     size_t whylen);
 void source_perf_disarm(struct source_arm *a);
 bool source_perf_owns_fd(int fd);
+/* In a forked child: closes the inherited perf fds. Async-signal-safe. */
+void source_perf_forget_all(void);
 /* Async-signal-safe: how many periods this sample stands for. */
 static inline uint64_t source_weight(const siginfo_t *si)
 {

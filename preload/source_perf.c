@@ -100,3 +100,13 @@ void source_perf_disarm(struct source_arm *a)
     track_fd(a->fd, false);
     close(a->fd);
 }
+
+void source_perf_forget_all(void)
+{
+    for (int w = 0; w < MAX_TRACKED_FD / 64; w++) {
+        uint64_t bits = atomic_exchange(&perf_fds[w], 0);
+        for (int b = 0; bits; b++, bits >>= 1)
+            if (bits & 1)
+                close(w * 64 + b);
+    }
+}

@@ -156,12 +156,27 @@ static void arm_others(pid_t self)
     closedir(d);
 }
 
+/* A child forked without exec (a cgo helper calling fork()) shares the
+ * ring with us (MAP_SHARED): anything it sampled would land in our file,
+ * under our pid. It is not profiled: no new thread is armed, the handler
+ * drops whatever reaches it, and the perf fds it inherited (events of our
+ * threads, not its own) are closed. POSIX timers are not inherited. Go's
+ * own fork+exec does not go through fork(): it never gets here. */
+static void forked_child(void)
+{
+    atomic_store(&active, false);
+    goprof_ring = NULL;
+    goprof_thread.arm.kind = 0;
+    source_perf_forget_all();
+}
+
 int threads_start(const struct source_cfg *cfg)
 {
     source_cfg = *cfg;
     if (!real_pthread_create)
         real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-    if (pthread_key_create(&exit_key, thread_exit) != 0)
+    if (pthread_key_create(&exit_key, thread_exit) != 0 ||
+        pthread_atfork(NULL, NULL, forked_child) != 0)
         return -1;
     atomic_store(&active, true);
     arm_self();
