@@ -85,6 +85,7 @@ void sampler_take(siginfo_t *si, void *ucontext)
     if (!r || atomic_load_explicit(&r->stopped, memory_order_relaxed))
         return;
     uint64_t weight = source_weight(si);
+    source_sampled(si);
     atomic_fetch_add_explicit(&r->counters.signals, 1, memory_order_relaxed);
     if (strategy == SF_UNWIND_NONE)
         return; /* the benchmark's floor: the signal and nothing else */
