@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,6 +90,16 @@ int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *ou
     int fd = perf_open(phase, tid, c->exclude_kernel);
     if (fd < 0) {
         snprintf(why, whylen, "perf_event_open: %s", strerror(errno));
+        return -1;
+    }
+    /* Each event is a file descriptor of the program's: never take more
+     * than a quarter of what RLIMIT_NOFILE allows it. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)fd >= rl.rlim_cur / 4) {
+        snprintf(why, whylen, "perf events would use more than a quarter of the "
+                 "file descriptors (RLIMIT_NOFILE %llu)", (unsigned long long)rl.rlim_cur);
+        close(fd);
         return -1;
     }
     struct f_owner_ex owner = {F_OWNER_TID, tid};
