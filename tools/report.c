@@ -446,8 +446,8 @@ static int add_file(struct report *r, const char *path, const struct report_opts
                 "complete blocks\n",
                 path,
                 w == 1 ? "still being written"
-                : f->truncated ? "truncated (the collector stopped mid-block)"
-                               : "missing its end marker (the collector was killed)",
+                : f->truncated ? "truncated (its collector stopped mid-block)"
+                               : "truncated (no end marker: its collector was killed)",
                 f->nsamples, (unsigned long long)f->frames);
     if (o->filter)
         filter_samples(o->filter, f);
