@@ -514,6 +514,8 @@ static int rec_samples(struct loader *L, struct cur *c)
     /* every sample takes at least 5 bytes (one per column) */
     if (n > (uint64_t)(c->end - c->p) / 5 || f->nsamples + n > SF_MAX_SAMPLES)
         return lfail(L, "sample batch declares %llu samples", (unsigned long long)n);
+    if (n == 0)
+        return 0; /* nothing to add (and no array yet to point into) */
     if (GROW(L, samples, cap_samples, f->nsamples + n))
         return -1;
     struct sf_sample *s = f->samples + f->nsamples;
