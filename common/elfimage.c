@@ -305,7 +305,8 @@ const struct elf_funcsym *elfimg_func_at(struct elfimg *img, uint64_t vaddr)
         struct collect_ctx c = {img, 0};
         img->funcs_loaded = true;
         for_each_symbol(img, collect_cb, &c);
-        qsort(img->funcs, img->nfuncs, sizeof *img->funcs, cmp_func);
+        if (img->nfuncs > 1) /* funcs is NULL when there are none */
+            qsort(img->funcs, img->nfuncs, sizeof *img->funcs, cmp_func);
         /* drop aliases at the same address */
         size_t w = 0;
         for (size_t i = 0; i < img->nfuncs; i++)
