@@ -39,10 +39,8 @@ static const char *own(struct report *r, char *s)
 
 /* ---- waiting for the collector --------------------------------------- */
 /* The collector holds an exclusive flock on the file until it has written
- * the trailer. Returns 0 when the file is complete, 1 when it is still
- * being written and we were told not to wait, -1 on timeout. */
-static int wait_for_collector(const char *path, double secs, bool quiet, char *err,
-                              size_t errlen)
+ * the trailer. */
+int report_wait_file(const char *path, double secs, bool quiet, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -434,7 +432,7 @@ static const char *source_name(uint64_t s)
 static int add_file(struct report *r, const char *path, const struct report_opts *o, char *err,
                     size_t errlen)
 {
-    int w = wait_for_collector(path, o->wait_seconds, o->quiet, err, errlen);
+    int w = report_wait_file(path, o->wait_seconds, o->quiet, err, errlen);
     if (w < 0)
         return -1;
     struct sample_file *f = sf_load(path, err, errlen);
