@@ -55,7 +55,11 @@ int elfimg_open(struct elfimg *img, const char *path, char *err, size_t errlen)
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 64) {
-        snprintf(err, errlen, "%s: not a regular file of ELF size", path);
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+            snprintf(err, errlen, "%s: not an ELF file (%lld bytes)", path,
+                     (long long)st.st_size);
+        else
+            snprintf(err, errlen, "%s: not a regular file", path);
         close(fd);
         return -1;
     }
