@@ -7,6 +7,7 @@ CPPFLAGS += -Icommon -Icollector -Ipreload -Itools
 B       := build
 
 COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64map.c \
+               common/bytebuf.c \
                common/gooffsets.c
 FORMAT_SRC  := collector/sample_format.c
 LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
@@ -89,7 +90,25 @@ $(B)/bench/gen_samples: tools/bench/gen_samples.c $(call obj,$(FORMAT_SRC) $(COM
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -lelf
 
-bench: all $(B)/bench/gen_samples
+$(B)/bench/unwind_bench: tools/bench/unwind_bench.c \
+        $(call obj,preload/unwind.c collector/ring.c common/pclntab.c common/elfimage.c common/gobinary.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ -lelf
+
+# The overhead of seeing a stack, every way (tools/bench/bench.py, writes
+# bench/results/), then goprof-report on a big recording (run.sh). Numbers
+# are reported, never asserted. BENCH_ARGS=--quick for a shorter run.
+# C without frame pointers, as cgo code usually is.
+$(B)/bench/cchain.o: tools/bench/cchain.c tools/bench/cchain.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fomit-frame-pointer -c -o $@ $<
+
+$(B)/bench/cunwind_bench: tools/bench/cunwind_bench.c $(B)/bench/cchain.o \
+        $(call obj,collector/cunwind.c)
+	$(CC) $(CPPFLAGS) -Itools/bench $(CFLAGS) -o $@ $^ -lunwind-x86_64 -lunwind
+
+bench: all $(B)/bench/gen_samples $(B)/bench/unwind_bench $(B)/bench/cunwind_bench
+	GO=$(GO) python3 tools/bench/bench.py $(BENCH_ARGS)
 	GO=$(GO) bash tools/bench/run.sh
 
 # Installs the tools, the library (where goprof-record looks for it:

@@ -177,10 +177,16 @@ static void drain(struct coll *c, bool dead)
 static void counters(struct coll *c, struct sf_counters *k)
 {
     struct ring_counters *rc = &c->a->ring->counters;
-    k->signals = atomic_load(&rc->signals);
-    k->samples = atomic_load(&rc->samples);
-    k->dropped_signals = atomic_load(&rc->dropped_signals);
-    k->dropped_weight = atomic_load(&rc->dropped_weight);
+    uint64_t handler_ticks = 0;
+    memset(k, 0, sizeof *k);
+    for (int i = 0; i < RING_STRIPES; i++) {
+        const struct ring_stripe *s = &rc->stripe[i];
+        k->signals += atomic_load(&s->signals);
+        k->samples += atomic_load(&s->samples);
+        k->dropped_signals += atomic_load(&s->dropped_signals);
+        k->dropped_weight += atomic_load(&s->dropped_weight);
+        handler_ticks += atomic_load(&s->handler_ticks);
+    }
     k->torn = c->torn;
     k->threads = atomic_load(&rc->threads);
     k->forwarded = atomic_load(&rc->forwarded);
@@ -188,8 +194,7 @@ static void counters(struct coll *c, struct sf_counters *k)
     /* The TSC is invariant and shared by every core on the machines we
      * run on: its rate over the collector's life converts the ticks. */
     uint64_t ticks = __builtin_ia32_rdtsc() - c->tsc0, ns = now(CLOCK_MONOTONIC) - c->mono0;
-    k->handler_ns = ticks && ns ? (uint64_t)((double)atomic_load(&rc->handler_ticks) *
-                                             (double)ns / (double)ticks)
+    k->handler_ns = ticks && ns ? (uint64_t)((double)handler_ticks * (double)ns / (double)ticks)
                                 : 0;
 }
 

@@ -39,18 +39,32 @@ struct ring_slot {
     uint64_t pcs[]; /* ring.depth entries, then ring.copy_max bytes */
 };
 
-/* Counters the handler and the library maintain; the collector copies
- * them into the file. */
-struct ring_counters {
-    _Atomic uint64_t signals;
+/* The counters the handler updates on every sample, striped by thread:
+ * one shared line would move between cores on every sample. The collector
+ * adds the stripes up. */
+#define RING_STRIPES 16
+
+struct ring_stripe {
+    _Alignas(64) _Atomic uint64_t signals;
     _Atomic uint64_t samples;
     _Atomic uint64_t dropped_signals;
     _Atomic uint64_t dropped_weight;
-    _Atomic uint64_t forwarded;
-    _Atomic uint64_t threads;
-    _Atomic uint64_t timer_errors;
     _Atomic uint64_t handler_ticks; /* TSC ticks spent in the handler */
 };
+
+/* Counters the handler and the library maintain; the collector copies
+ * them into the file. */
+struct ring_counters {
+    struct ring_stripe stripe[RING_STRIPES];
+    _Alignas(64) _Atomic uint64_t forwarded;
+    _Atomic uint64_t threads;
+    _Atomic uint64_t timer_errors;
+};
+
+static inline struct ring_stripe *ring_stripe_of(struct ring_counters *c, uint32_t tid)
+{
+    return &c->stripe[tid % RING_STRIPES];
+}
 
 struct ring {
     uint64_t magic;

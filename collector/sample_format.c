@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "sample_format.h"
 
+#include "bytebuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -16,61 +18,17 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-/* ---- growable byte buffer ------------------------------------------- */
-struct buf {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void buf_put(struct buf *b, const void *d, size_t n)
+/* ---- encoding helpers (varints: common/bytebuf.c) ----------------- */
+static void buf_zz(struct bytebuf *b, int64_t v)
 {
-    if (b->oom || !n)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
+    bytebuf_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-static void buf_uv(struct buf *b, uint64_t v)
-{
-    uint8_t t[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        t[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    t[n++] = (uint8_t)v;
-    buf_put(b, t, n);
-}
-
-static void buf_zz(struct buf *b, int64_t v)
-{
-    buf_uv(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static void buf_str(struct buf *b, const char *s)
+static void buf_str(struct bytebuf *b, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    buf_uv(b, n);
-    buf_put(b, s, n);
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
+    bytebuf_uvarint(b, n);
+    bytebuf_put(b, s, n);
 }
 
 /* ---- writer ------------------------------------------------------------ */
@@ -80,8 +38,8 @@ static void buf_free(struct buf *b)
 struct sfw {
     int fd;
     ZSTD_CCtx *cctx;
-    struct buf raw, rec, out;
-    struct buf col_stack, col_thread, col_goid, col_time, col_weight;
+    struct bytebuf raw, rec, out;
+    struct bytebuf col_stack, col_thread, col_goid, col_time, col_weight;
     size_t nbatch;
     uint64_t batch_base_us, batch_prev_us;
     uint64_t written;
@@ -115,7 +73,7 @@ struct sfw *sfw_open(int fd, int level)
     uint8_t magic[8];
     memcpy(magic, SF_MAGIC, 7);
     magic[7] = SF_VERSION;
-    buf_put(&w->raw, magic, sizeof magic);
+    bytebuf_put(&w->raw, magic, sizeof magic);
     return w;
 }
 
@@ -127,9 +85,9 @@ const char *sfw_error(const struct sfw *w)
 static void emit(struct sfw *w, enum sf_record type)
 {
     uint8_t t = (uint8_t)type;
-    buf_put(&w->raw, &t, 1);
-    buf_uv(&w->raw, w->rec.len);
-    buf_put(&w->raw, w->rec.p, w->rec.len);
+    bytebuf_put(&w->raw, &t, 1);
+    bytebuf_uvarint(&w->raw, w->rec.len);
+    bytebuf_put(&w->raw, w->rec.p, w->rec.len);
     w->rec.len = 0;
     if (w->raw.oom || w->rec.oom)
         sfw_fail(w, "out of memory while encoding samples");
@@ -139,16 +97,16 @@ static void emit(struct sfw *w, enum sf_record type)
 
 void sfw_header(struct sfw *w, const struct sf_header *h)
 {
-    struct buf *r = &w->rec;
-    buf_uv(r, SF_VERSION);
-    buf_uv(r, h->pid);
-    buf_uv(r, h->start_unix_ns);
-    buf_uv(r, h->start_mono_ns);
-    buf_uv(r, h->hz);
-    buf_uv(r, h->period_ns);
-    buf_uv(r, h->source);
-    buf_uv(r, h->depth_limit);
-    buf_uv(r, h->unwind);
+    struct bytebuf *r = &w->rec;
+    bytebuf_uvarint(r, SF_VERSION);
+    bytebuf_uvarint(r, h->pid);
+    bytebuf_uvarint(r, h->start_unix_ns);
+    bytebuf_uvarint(r, h->start_mono_ns);
+    bytebuf_uvarint(r, h->hz);
+    bytebuf_uvarint(r, h->period_ns);
+    bytebuf_uvarint(r, h->source);
+    bytebuf_uvarint(r, h->depth_limit);
+    bytebuf_uvarint(r, h->unwind);
     buf_str(r, h->exe_path);
     buf_str(r, h->build_id);
     buf_str(r, h->go_version);
@@ -160,11 +118,11 @@ void sfw_header(struct sfw *w, const struct sf_header *h)
 
 void sfw_mapping(struct sfw *w, const struct sf_mapping *m)
 {
-    struct buf *r = &w->rec;
-    buf_uv(r, m->start);
-    buf_uv(r, m->end);
-    buf_uv(r, m->offset);
-    buf_uv(r, m->flags);
+    struct bytebuf *r = &w->rec;
+    bytebuf_uvarint(r, m->start);
+    bytebuf_uvarint(r, m->end);
+    bytebuf_uvarint(r, m->offset);
+    bytebuf_uvarint(r, m->flags);
     buf_str(r, m->path);
     buf_str(r, m->build_id);
     emit(w, SF_REC_MAPPING);
@@ -172,10 +130,10 @@ void sfw_mapping(struct sfw *w, const struct sf_mapping *m)
 
 void sfw_stack(struct sfw *w, uint64_t id, uint32_t flags, const uint64_t *pcs, uint32_t n)
 {
-    struct buf *r = &w->rec;
-    buf_uv(r, id);
-    buf_uv(r, flags);
-    buf_uv(r, n);
+    struct bytebuf *r = &w->rec;
+    bytebuf_uvarint(r, id);
+    bytebuf_uvarint(r, flags);
+    bytebuf_uvarint(r, n);
     uint64_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
         buf_zz(r, (int64_t)(pcs[i] - prev));
@@ -186,9 +144,9 @@ void sfw_stack(struct sfw *w, uint64_t id, uint32_t flags, const uint64_t *pcs, 
 
 void sfw_thread(struct sfw *w, uint64_t idx, uint64_t tid, const char *name)
 {
-    struct buf *r = &w->rec;
-    buf_uv(r, idx);
-    buf_uv(r, tid);
+    struct bytebuf *r = &w->rec;
+    bytebuf_uvarint(r, idx);
+    bytebuf_uvarint(r, tid);
     buf_str(r, name);
     emit(w, SF_REC_THREAD);
 }
@@ -197,14 +155,14 @@ static void flush_batch(struct sfw *w)
 {
     if (!w->nbatch)
         return;
-    struct buf *r = &w->rec;
-    buf_uv(r, w->nbatch);
-    buf_uv(r, w->batch_base_us);
+    struct bytebuf *r = &w->rec;
+    bytebuf_uvarint(r, w->nbatch);
+    bytebuf_uvarint(r, w->batch_base_us);
     /* Column order: similar values side by side compress far better. */
-    struct buf *cols[] = {&w->col_stack, &w->col_thread, &w->col_goid,
+    struct bytebuf *cols[] = {&w->col_stack, &w->col_thread, &w->col_goid,
                           &w->col_time, &w->col_weight};
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
-        buf_put(r, cols[i]->p, cols[i]->len);
+        bytebuf_put(r, cols[i]->p, cols[i]->len);
         if (cols[i]->oom)
             sfw_fail(w, "out of memory while encoding samples");
         cols[i]->len = 0;
@@ -219,11 +177,11 @@ void sfw_sample(struct sfw *w, uint64_t stack_id, uint64_t thread_idx, uint64_t 
     uint64_t us = time_ns / 1000;
     if (!w->nbatch)
         w->batch_base_us = w->batch_prev_us = us;
-    buf_uv(&w->col_stack, stack_id);
-    buf_uv(&w->col_thread, thread_idx);
-    buf_uv(&w->col_goid, goid);
+    bytebuf_uvarint(&w->col_stack, stack_id);
+    bytebuf_uvarint(&w->col_thread, thread_idx);
+    bytebuf_uvarint(&w->col_goid, goid);
     buf_zz(&w->col_time, (int64_t)(us - w->batch_prev_us));
-    buf_uv(&w->col_weight, weight ? weight - 1 : 0);
+    bytebuf_uvarint(&w->col_weight, weight ? weight - 1 : 0);
     w->batch_prev_us = us;
     if (++w->nbatch >= SFW_BATCH_LIMIT)
         flush_batch(w);
@@ -232,16 +190,16 @@ void sfw_sample(struct sfw *w, uint64_t stack_id, uint64_t thread_idx, uint64_t 
 void sfw_counters(struct sfw *w, const struct sf_counters *c)
 {
     flush_batch(w);
-    struct buf *r = &w->rec;
-    buf_uv(r, c->signals);
-    buf_uv(r, c->samples);
-    buf_uv(r, c->dropped_signals);
-    buf_uv(r, c->dropped_weight);
-    buf_uv(r, c->torn);
-    buf_uv(r, c->threads);
-    buf_uv(r, c->forwarded);
-    buf_uv(r, c->timer_errors);
-    buf_uv(r, c->handler_ns);
+    struct bytebuf *r = &w->rec;
+    bytebuf_uvarint(r, c->signals);
+    bytebuf_uvarint(r, c->samples);
+    bytebuf_uvarint(r, c->dropped_signals);
+    bytebuf_uvarint(r, c->dropped_weight);
+    bytebuf_uvarint(r, c->torn);
+    bytebuf_uvarint(r, c->threads);
+    bytebuf_uvarint(r, c->forwarded);
+    bytebuf_uvarint(r, c->timer_errors);
+    bytebuf_uvarint(r, c->handler_ns);
     emit(w, SF_REC_COUNTERS);
 }
 
@@ -254,8 +212,8 @@ void sfw_note(struct sfw *w, const char *text)
 void sfw_trailer(struct sfw *w, uint64_t end_unix_ns, uint64_t end_mono_ns)
 {
     flush_batch(w);
-    buf_uv(&w->rec, end_unix_ns);
-    buf_uv(&w->rec, end_mono_ns);
+    bytebuf_uvarint(&w->rec, end_unix_ns);
+    bytebuf_uvarint(&w->rec, end_mono_ns);
     emit(w, SF_REC_TRAILER);
 }
 
@@ -306,14 +264,14 @@ void sfw_close(struct sfw *w)
     if (!w)
         return;
     ZSTD_freeCCtx(w->cctx);
-    buf_free(&w->raw);
-    buf_free(&w->rec);
-    buf_free(&w->out);
-    buf_free(&w->col_stack);
-    buf_free(&w->col_thread);
-    buf_free(&w->col_goid);
-    buf_free(&w->col_time);
-    buf_free(&w->col_weight);
+    bytebuf_free(&w->raw);
+    bytebuf_free(&w->rec);
+    bytebuf_free(&w->out);
+    bytebuf_free(&w->col_stack);
+    bytebuf_free(&w->col_thread);
+    bytebuf_free(&w->col_goid);
+    bytebuf_free(&w->col_time);
+    bytebuf_free(&w->col_weight);
     free(w);
 }
 
@@ -386,24 +344,8 @@ static int lfail(struct loader *L, const char *fmt, ...)
     return -1;
 }
 
-/* Grows *arr (element size sz) to hold need elements; false on OOM. */
-static bool grow(void **arr, size_t *cap, size_t need, size_t sz)
-{
-    if (need <= *cap)
-        return true;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * sz);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = ncap;
-    return true;
-}
-
 #define GROW(L, field, capf, need)                                                 \
-    (grow((void **)&(L)->f->field, &(L)->capf, (need), sizeof *(L)->f->field)      \
+    (grow_array((void **)&(L)->f->field, &(L)->capf, (need), sizeof *(L)->f->field)      \
          ? 0                                                                       \
          : lfail((L), "out of memory"))
 

@@ -105,16 +105,23 @@ void sampler_take(siginfo_t *si, void *ucontext)
         return;
     uint64_t weight = source_weight(si);
     source_sampled(si);
-    atomic_fetch_add_explicit(&r->counters.signals, 1, memory_order_relaxed);
+    uint32_t tid = (uint32_t)threads_self_tid();
+    struct ring_stripe *k = ring_stripe_of(&r->counters, tid);
+    atomic_fetch_add_explicit(&k->signals, 1, memory_order_relaxed);
     if (strategy == SF_UNWIND_NONE)
         return; /* the benchmark's floor: the signal and nothing else */
     uint64_t pos;
     struct ring_slot *s = ring_claim(r, &pos);
     if (!s) {
-        atomic_fetch_add_explicit(&r->counters.dropped_signals, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&r->counters.dropped_weight, weight, memory_order_relaxed);
+        atomic_fetch_add_explicit(&k->dropped_signals, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&k->dropped_weight, weight, memory_order_relaxed);
         return;
     }
+    /* The slot was last written a whole lap ago, and read since by the
+     * collector on another core: ask for its lines now, so that their
+     * misses overlap the walk instead of stalling each PC it stores. */
+    for (uint32_t off = 64; off < 64 + 8 * r->depth && off < 64 + 8 * 64; off += 64)
+        __builtin_prefetch((const char *)s + off, 1, 3);
     const mcontext_t *mc = &((const ucontext_t *)ucontext)->uc_mcontext;
     struct unwind_regs regs = {(uint64_t)mc->gregs[REG_RIP], (uint64_t)mc->gregs[REG_RSP],
                                (uint64_t)mc->gregs[REG_RBP]};
@@ -162,13 +169,13 @@ void sampler_take(siginfo_t *si, void *ucontext)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         s->time = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     }
-    s->tid = (uint32_t)threads_self_tid();
+    s->tid = tid;
     s->nframes = (uint16_t)n;
     s->flags = (uint16_t)(flags | (truncated ? SF_STACK_TRUNCATED : 0));
     s->goid = goid;
     s->weight = weight;
     ring_publish(s, pos);
-    atomic_fetch_add_explicit(&r->counters.samples, weight, memory_order_relaxed);
-    atomic_fetch_add_explicit(&r->counters.handler_ticks, __builtin_ia32_rdtsc() - t0,
+    atomic_fetch_add_explicit(&k->samples, weight, memory_order_relaxed);
+    atomic_fetch_add_explicit(&k->handler_ticks, __builtin_ia32_rdtsc() - t0,
                               memory_order_relaxed);
 }

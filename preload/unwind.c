@@ -1,5 +1,7 @@
 #include "unwind.h"
 
+#include <stdlib.h>
+
 #include "gooffsets.h"
 
 static bool in_range(const struct code_range *r, uint64_t pc)
@@ -64,11 +66,58 @@ static bool after_call(const struct unwind_env *env, uint64_t ra)
     return false;
 }
 
+#define DELTA_CACHE_SLOTS 4096 /* a power of two */
+
+/* The SP delta of a PC never changes, and samples land on the same hot
+ * PCs again and again: a direct-mapped cache saves the binary search of
+ * the function table (half the handler's walk at shallow depths). An
+ * entry is one word, (pc << 16) | (delta + 1), written and read whole, so
+ * a racing reader sees an old entry or the new one, never a torn one.
+ * User-space PCs fit in 48 bits; deltas above 65534 are not cached. */
 static bool sp_delta(const struct unwind_env *env, uint64_t pc, int32_t *delta)
 {
+    if (!in_text(env, pc))
+        return false;
+    _Atomic uint64_t *slot = NULL;
+    if (env->delta_cache) {
+        slot = &env->delta_cache[((pc >> 1) ^ (pc >> 13)) & (DELTA_CACHE_SLOTS - 1)];
+        uint64_t e = atomic_load_explicit(slot, memory_order_relaxed);
+        if (e >> 16 == pc && (e & 0xffff)) {
+            *delta = (int32_t)(e & 0xffff) - 1;
+            return true;
+        }
+    }
     struct pcln_func f;
-    return in_text(env, pc) && pcln_find(env->tab, pc, &f) &&
-           pcln_sp_delta(env->tab, &f, pc, delta) && *delta >= 0;
+    if (!pcln_find(env->tab, pc, &f) || !pcln_sp_delta(env->tab, &f, pc, delta) || *delta < 0)
+        return false;
+    if (slot && *delta < 0xffff && pc < (1ull << 48))
+        atomic_store_explicit(slot, pc << 16 | (uint64_t)(*delta + 1), memory_order_relaxed);
+    return true;
+}
+
+static void mark_pages(const struct unwind_env *env, const struct code_range *r)
+{
+    if (!env->special_pages || r->lo >= r->hi || r->lo < env->text_lo || r->hi > env->text_hi)
+        return;
+    for (uint64_t p = (r->lo - env->text_lo) >> 12; p <= (r->hi - 1 - env->text_lo) >> 12; p++)
+        env->special_pages[p / 64] |= 1ull << (p % 64);
+}
+
+/* (Re)builds the page bitmap from the ranges found so far. Not for the
+ * signal handler: it allocates. */
+static void index_specials(struct unwind_env *env)
+{
+    if (!env->delta_cache)
+        env->delta_cache = calloc(DELTA_CACHE_SLOTS, sizeof *env->delta_cache);
+    uint64_t pages = env->text_hi > env->text_lo ? ((env->text_hi - env->text_lo) >> 12) + 1 : 0;
+    free(env->special_pages);
+    env->special_pages = pages ? calloc(pages / 64 + 1, 8) : NULL;
+    for (int i = 0; i < env->ninjected; i++)
+        mark_pages(env, &env->injected[i]);
+    const struct code_range *more[] = {&env->systemstack, &env->morestack, &env->asmcgocall,
+                                       &env->cgocallback, &env->crosscall2};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++)
+        mark_pages(env, more[i]);
 }
 
 void unwind_find_injected(struct unwind_env *env)
@@ -80,6 +129,9 @@ void unwind_find_injected(struct unwind_env *env)
         if (pcln_find_name(env->tab, names[i], &f))
             env->injected[env->ninjected++] = (struct code_range){f.entry, f.end};
     }
+    env->special_pages = NULL;
+    env->delta_cache = NULL;
+    index_specials(env);
 }
 
 static void find_range(const struct unwind_env *env, const char *name, struct code_range *r)
@@ -97,6 +149,16 @@ void unwind_find_specials(struct unwind_env *env)
     find_range(env, "runtime.asmcgocall", &env->asmcgocall);
     find_range(env, "runtime.cgocallback", &env->cgocallback);
     find_range(env, "crosscall2", &env->crosscall2);
+    index_specials(env);
+}
+
+/* Is pc a Go PC that none of the special functions can contain? */
+static inline bool ordinary(const struct unwind_env *env, uint64_t pc)
+{
+    uint64_t off = pc - env->text_lo;
+    if (off >= env->text_hi - env->text_lo || !env->special_pages)
+        return false;
+    return !((env->special_pages[(off >> 12) / 64] >> ((off >> 12) % 64)) & 1);
 }
 
 /* How the caller of a frame is found.
@@ -348,7 +410,14 @@ int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
      * the goroutine's side follows from its saved state. */
     if (hole && !in_text(env, r->pc) && !in_range(&env->vdso, r->pc) && in_bounds) {
         *hole = (struct unwind_hole){true, 0, r->pc, r->sp, r->bp, w.hi};
-        if (!(g->on_g0 && sys(&w)->sys_sp) || !push(&w, w.st.sys_pc))
+        if (!(g->on_g0 && sys(&w)->sys_sp))
+            goto out;
+        /* asmcgocall ran the C code from g0.sched.sp down: only that much
+         * stack needs copying (plus asmcgocall's own return address). */
+        uint64_t top = g0(&w)->g0_sched_sp;
+        if (top > r->sp && top + 64 < hole->hi)
+            hole->hi = top + 64;
+        if (!push(&w, w.st.sys_pc))
             goto out;
         jump_to_cgocall(&w, &f);
         goto walk;
@@ -370,6 +439,25 @@ int unwind_go(const struct unwind_env *env, const struct unwind_regs *r,
     }
 walk:
     for (;;) {
+        /* Fast path: set-up Go frames linked by frame pointers, none of
+         * them special, walked in a tight loop. It hands anything else
+         * (and the frame after it) to the careful steps below. */
+        if (f.mode == CHAIN && ordinary(env, f.pc)) {
+            uint64_t bp = f.bp, floor = f.sp, lo = w.lo, hi = w.hi;
+            while (bp >= floor && bp >= lo && bp + 16 <= hi && bp + 16 > bp && !(bp & 7)) {
+                uint64_t ra = load(bp + 8), next = load(bp);
+                if (!ordinary(env, ra))
+                    break;
+                if (w.n == w.max) {
+                    w.truncated = true;
+                    goto out;
+                }
+                w.pcs[w.n++] = ra;
+                f = (struct frame){ra, bp + 16, next, CHAIN};
+                floor = bp + 16;
+                bp = next;
+            }
+        }
         if (!stitch(&w, &f))
             break;
         if (!step(&w, &f)) {

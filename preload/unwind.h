@@ -23,6 +23,7 @@
 #ifndef GOPROF_UNWIND_H
 #define GOPROF_UNWIND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,14 @@ struct unwind_env {
     struct code_range systemstack, morestack, asmcgocall, cgocallback, crosscall2;
     struct code_range vdso;
     bool fp_only; /* GOPROF_UNWIND=fp: the plain chain, no pcsp fix */
+    /* One bit per 4 KiB page of Go text that holds one of the functions
+     * above: the fast path leaves ordinary frames to a tight loop and
+     * everything on these pages to the careful one. Built by the find
+     * functions; NULL means every page is treated as special. */
+    uint64_t *special_pages;
+    /* PC -> SP delta, remembered across samples (see sp_delta). NULL: no
+     * cache. Allocated by the find functions. */
+    _Atomic uint64_t *delta_cache;
 };
 
 struct unwind_regs {

@@ -60,7 +60,7 @@ static int64_t str_id(struct strtab *t, const char *s)
     return (int64_t)t->n++;
 }
 
-static void value_type(struct pb *b, struct pb *m, unsigned field, struct strtab *st,
+static void value_type(struct bytebuf *b, struct bytebuf *m, unsigned field, struct strtab *st,
                        const char *type, const char *unit)
 {
     pb_int64(m, VALUETYPE_TYPE, str_id(st, type));
@@ -68,7 +68,7 @@ static void value_type(struct pb *b, struct pb *m, unsigned field, struct strtab
     pb_message(b, field, m);
 }
 
-static int gzip_out(const struct pb *b, FILE *out, char *err, size_t errlen)
+static int gzip_out(const struct bytebuf *b, FILE *out, char *err, size_t errlen)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
@@ -102,7 +102,7 @@ static int gzip_out(const struct pb *b, FILE *out, char *err, size_t errlen)
 
 int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
 {
-    struct pb b = {0}, m = {0}, sub = {0};
+    struct bytebuf b = {0}, m = {0}, sub = {0};
     static const char *empty[1] = {""};
     struct strtab st = {0};
     st.strs = malloc(256 * sizeof *st.strs);
@@ -204,9 +204,9 @@ int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
     } else {
         rc = gzip_out(&b, out, err, errlen);
     }
-    pb_free(&b);
-    pb_free(&m);
-    pb_free(&sub);
+    bytebuf_free(&b);
+    bytebuf_free(&m);
+    bytebuf_free(&sub);
     free(st.strs);
     u64map_free(&st.index);
     return rc;

@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include "report.h"
+
+#include "bytebuf.h"
 #include "filter.h"
 
 #include <errno.h>
@@ -13,19 +15,6 @@
 
 #define GROW(arr, n, cap)                                                         \
     ((n) < (cap) || grow_array((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)))
-
-static bool grow_array(void **arr, size_t *cap, size_t need, size_t sz)
-{
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * sz);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = ncap;
-    return true;
-}
 
 static const char *own(struct report *r, char *s)
 {

@@ -804,10 +804,10 @@ static void test_pb_varint(void **state)
         {1ull << 63, 10, {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}},
         {UINT64_MAX, 10, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
     };
-    struct pb b = {0};
+    struct bytebuf b = {0};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         pb_reset(&b);
-        pb_varint(&b, cases[i].v);
+        bytebuf_uvarint(&b, cases[i].v);
         assert_int_equal(b.len, cases[i].len);
         assert_memory_equal(b.p, cases[i].bytes, cases[i].len);
         struct rd d = {b.p, b.p + b.len};
@@ -817,14 +817,14 @@ static void test_pb_varint(void **state)
     pb_reset(&b);
     for (unsigned k = 0; k < 64; k++)
         for (int dlt = -1; dlt <= 1; dlt++)
-            pb_varint(&b, (1ull << k) + (uint64_t)(int64_t)dlt);
+            bytebuf_uvarint(&b, (1ull << k) + (uint64_t)(int64_t)dlt);
     struct rd d = {b.p, b.p + b.len};
     for (unsigned k = 0; k < 64; k++)
         for (int dlt = -1; dlt <= 1; dlt++)
             assert_int_equal(rd_varint(&d), (1ull << k) + (uint64_t)(int64_t)dlt);
     assert_ptr_equal(d.p, d.end);
     assert_false(b.oom);
-    pb_free(&b);
+    bytebuf_free(&b);
     assert_null(b.p);
     assert_int_equal(b.len, 0);
 }
@@ -832,7 +832,7 @@ static void test_pb_varint(void **state)
 static void test_pb_fields(void **state)
 {
     (void)state;
-    struct pb b = {0};
+    struct bytebuf b = {0};
     pb_uint64(&b, 1, 150);
     assert_int_equal(b.len, 3);
     assert_memory_equal(b.p, "\x08\x96\x01", 3);
@@ -881,13 +881,13 @@ static void test_pb_fields(void **state)
     assert_memory_equal(d.p, big, 300);
     d.p += 300;
     assert_ptr_equal(d.p, d.end);
-    pb_free(&b);
+    bytebuf_free(&b);
 }
 
 static void test_pb_packed_and_message(void **state)
 {
     (void)state;
-    struct pb b = {0}, m = {0};
+    struct bytebuf b = {0}, m = {0};
     static const uint64_t v[] = {0, 127, 128, 1ull << 63, 16384, 1};
     pb_packed_uint64(&b, 1, v, 6);
     struct rd d = {b.p, b.p + b.len};
@@ -941,8 +941,8 @@ static void test_pb_packed_and_message(void **state)
     assert_int_equal(rd_varint(&d), 1 << 3 | 2);
     assert_int_equal(rd_varint(&d), 300);
     assert_int_equal(d.end - d.p, 300);
-    pb_free(&b);
-    pb_free(&m);
+    bytebuf_free(&b);
+    bytebuf_free(&m);
 }
 
 int main(void)

@@ -1,0 +1,3 @@
+module goprof.bench
+
+go 1.19
