@@ -75,3 +75,5 @@ fuzz: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	    echo "fuzz: $$t corpus $$(ls tests/fuzz/corpus/$$t | wc -l) inputs," \
 	         "crashes $$(ls tests/fuzz/crashes/$$t | wc -l)"; \
 	done
+
+-include $(shell find $(ASAN_B) -name '*.d' 2>/dev/null)
