@@ -71,7 +71,8 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
     """Runs argv, with goprof preloaded unless preload is False. GOPROF_*
     and LD_PRELOAD of the caller's environment are dropped; env adds to it.
     kill_after: SIGKILL the program after that many seconds.
-    kill_collector_after: SIGKILL its collector after that many seconds.
+    kill_collector_after: SIGKILL its collector after that many seconds,
+    or, when it is a function of the elapsed time, as soon as it says so.
     limits: prlimit(1) options for the program (and so for its collector),
     such as "--fsize=8192"; core dumps are always off."""
     full = {k: v for k, v in os.environ.items()
@@ -97,7 +98,9 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
         if kill_after is not None and not killed and el >= kill_after:
             os.kill(p.pid, signal.SIGKILL)
             killed = True
-        if kill_collector_after is not None and not collector_killed and el >= kill_collector_after:
+        if kill_collector_after is not None and not collector_killed and (
+                kill_collector_after(el) if callable(kill_collector_after)
+                else el >= kill_collector_after):
             c = collector_of(p.pid)
             if c:
                 os.kill(c, signal.SIGKILL)
