@@ -3,11 +3,12 @@ from C each write a file of their own, named by their pid, or are left
 alone with GOPROF_FOLLOW_CHILDREN=0; a child forked without exec never
 writes into its parent's file; a full disk or a file size limit stops
 profiling with a message while the program runs on, and the file written
-so far stays readable. (An unwritable path and two live processes with one
-GOPROF_OUT are checked by test_record.py.)"""
-import os
+so far stays readable; a live process's file is never taken over by
+another. (An unwritable path is checked by test_record.py.)"""
+import concurrent.futures
 import re
 import subprocess
+import time
 
 from helpers import folded
 import torture
@@ -26,7 +27,7 @@ def exec_children(ctx, tc, binary, follow, pattern):
     env = {"GOPROF_OUT": str(d / pattern)}
     if follow is not None:
         env["GOPROF_FOLLOW_CHILDREN"] = follow
-    r = torture.run(ctx, [binary, "-mode", "exec", "-seconds", "1"], env=env)
+    r = torture.run(ctx, [binary, "-mode", "exec", "-seconds", "2"], env=env)
     parent = r.value("pid")
     kids = [re.match(r"(\d+) cpu ([\d.]+) said .*parent-env \"(\d*)\"", v) for v in
             r.values("child")]
@@ -77,7 +78,7 @@ def fork_helper(ctx, tc, binary):
 def fork_exec(ctx, tc, binary, follow):
     d = ctx.tmp / ("%s-forkexec-%s" % (tc, follow))
     d.mkdir()
-    r = torture.run(ctx, [binary, "-mode", "forkexec"],
+    r = torture.run(ctx, [binary, "-mode", "forkexec", "-seconds", "2"],
                     env={"GOPROF_OUT": str(d / "f-%p.zst"), "GOPROF_FOLLOW_CHILDREN": follow})
     m = re.match(r"(\d+) cpu ([\d.]+)", r.value("child") or "")
     tag = "%s fork()+exec() of a Go helper from C, GOPROF_FOLLOW_CHILDREN=%s" % (tc, follow)
@@ -95,9 +96,43 @@ def fork_exec(ctx, tc, binary, follow):
     return checks
 
 
-def stopped_writing(ctx, tag, r, out):
-    """The program ran on; the collector said why it stopped; the file
-    reads up to the point where the writes failed."""
+def live_file(ctx, tc, binary):
+    """A second process told to write the file a live one is writing
+    writes NAME.<pid>.zst instead; the first file is whole."""
+    d = ctx.tmp / ("%s-live" % tc)
+    d.mkdir()
+    env = {"GOPROF_OUT": str(d / "same.zst")}
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        first = ex.submit(torture.run, ctx, [binary, "-seconds", "2.5", "-goroutines", "1"], env)
+        time.sleep(1)
+        second = torture.run(ctx, [binary, "-seconds", "0.5", "-goroutines", "1"], env)
+        first = first.result()
+    f = torture.FileInfo(ctx, d / "same.zst")
+    other = "same.%s.zst" % second.value("pid")
+    g = torture.FileInfo(ctx, d / other)
+    tag = "%s a second process with the GOPROF_OUT of a live one" % tc
+    return [
+        ("%s: writes %s and says so" % (tag, other),
+         files_in(d) == sorted(["same.zst", other]) and g.complete and
+         count_ok(g.weight, second.cpu) and "being written by another live process" in
+         second.stderr, "%s %r\n%s" % (files_in(d), g, second.stderr)),
+        ("%s: the live one's file is whole: %s" % (tag, count_detail(f.weight, first.cpu)),
+         f.complete and count_ok(f.weight, first.cpu), repr(f)),
+    ]
+
+
+def stopped_writing(ctx, tag, binary, out, limits=()):
+    """The program burns until the collector has said that it cannot write
+    (it is then told to stop through its -until file); it must run on to
+    its end, and the file written so far must read."""
+    stop = out.with_suffix(".stop")
+
+    def watch(err):
+        if "cannot write" in err and not stop.exists():
+            stop.write_text("")
+
+    r = torture.run(ctx, [binary, "-seconds", "30", "-until", stop],
+                    env={"GOPROF_OUT": str(out)}, limits=limits, watch=watch)
     rep = ctx.goprof_report(["--format=folded", out])
     kept = sum(int(l.rsplit(" ", 1)[1]) for l in rep.stdout.splitlines())
     return [
@@ -107,32 +142,29 @@ def stopped_writing(ctx, tag, r, out):
          re.search(r"goprof: cannot write %s: .*; profiling stopped, the program continues"
                    % re.escape(str(out)), r.stderr), r.stderr[-800:]),
         ("%s: the file written so far reads, %d samples, with a warning" % (tag, kept),
-         rep.returncode == 0 and kept > 0 and "truncated" in rep.stderr, rep.stderr),
+         rep.returncode == 0 and "truncated" in rep.stderr, rep.stderr),
     ]
 
 
 def file_size_limit(ctx, tc, binary):
     out = ctx.tmp / ("%s-fsize.zst" % tc)
-    r = torture.run(ctx, [binary, "-seconds", "3"], env={"GOPROF_OUT": str(out)},
-                    limits=["--fsize=4096"])
-    return stopped_writing(ctx, "%s RLIMIT_FSIZE of 4 KiB" % tc, r, out)
+    return stopped_writing(ctx, "%s RLIMIT_FSIZE of 8 KiB" % tc, binary, out,
+                           ["--fsize=8192"])
 
 
 def full_disk(ctx, tc, binary):
-    """A 64 KiB tmpfs with one page left. Needs mount(2): root, as in CI."""
+    """A 64 KiB tmpfs with two pages left. Needs mount(2): root, as in CI."""
     mnt = ctx.tmp / ("%s-tmpfs" % tc)
     mnt.mkdir()
-    tag = "%s full disk (tmpfs with 4 KiB free)" % tc
+    tag = "%s full disk (tmpfs with 8 KiB free)" % tc
     m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
                        capture_output=True, text=True)
     if m.returncode != 0:
         return [("%s: mount a tmpfs (needs root)" % tag, False, m.stderr)]
     try:
         with open(mnt / "filler", "wb") as fh:
-            fh.write(b"\0" * (60 << 10))
-        out = mnt / "samples.zst"
-        r = torture.run(ctx, [binary, "-seconds", "3"], env={"GOPROF_OUT": str(out)})
-        return stopped_writing(ctx, tag, r, out)
+            fh.write(b"\0" * (56 << 10))
+        return stopped_writing(ctx, tag, binary, mnt / "samples.zst")
     finally:
         subprocess.run(["umount", "-l", str(mnt)])
 
@@ -147,6 +179,7 @@ def run(ctx):
         jobs.append(job("%s fork" % tc, fork_helper, ctx, tc, b))
         for follow in ("1", "0"):
             jobs.append(job("%s forkexec %s" % (tc, follow), fork_exec, ctx, tc, b, follow))
+        jobs.append(job("%s live file" % tc, live_file, ctx, tc, b))
         jobs.append(job("%s fsize" % tc, file_size_limit, ctx, tc, b))
         jobs.append(job("%s full disk" % tc, full_disk, ctx, tc, b))
     torture.parallel(ctx, jobs)

@@ -67,14 +67,16 @@ def collector_of(pid):
 
 
 def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
-        kill_collector_after=None, limits=(), timeout=90, cwd=None, extra_preload=()):
+        kill_collector_after=None, limits=(), timeout=90, cwd=None, extra_preload=(),
+        watch=None):
     """Runs argv, with goprof preloaded unless preload is False. GOPROF_*
     and LD_PRELOAD of the caller's environment are dropped; env adds to it.
     kill_after: SIGKILL the program after that many seconds.
     kill_collector_after: SIGKILL its collector after that many seconds,
     or, when it is a function of the elapsed time, as soon as it says so.
     limits: prlimit(1) options for the program (and so for its collector),
-    such as "--fsize=8192"; core dumps are always off."""
+    such as "--fsize=8192"; core dumps are always off.
+    watch: called every 5 ms with the stderr written so far."""
     full = {k: v for k, v in os.environ.items()
             if not k.startswith("GOPROF_") and k != "LD_PRELOAD"}
     full.setdefault("GOPROF_HZ", str(HZ))
@@ -105,6 +107,9 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
             if c:
                 os.kill(c, signal.SIGKILL)
             collector_killed = True
+        if watch:
+            err.seek(0)
+            watch(err.read().decode(errors="replace"))
         if el > timeout:
             os.killpg(p.pid, signal.SIGKILL)
             os.waitpid(p.pid, 0)

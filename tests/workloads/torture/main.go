@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -23,7 +24,21 @@ var (
 	end        = flag.String("end", "return", "how to end (see endings)")
 	count      = flag.Int("n", 0, "mode-specific count")
 	pprofOut   = flag.String("pprof", "", "pprof mode: where runtime/pprof writes")
+	until      = flag.String("until", "", "stop burning early once this file exists")
 )
+
+// stop is set once the -until file appears.
+var stop atomic.Bool
+
+func watchUntil() {
+	for *until != "" {
+		if _, err := os.Stat(*until); err == nil {
+			stop.Store(true)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 var modes = map[string]func(){
 	"burn":        func() { burnAll(*seconds, *goroutines) },
@@ -61,7 +76,7 @@ var sink uint64
 //go:noinline
 func burn(deadline time.Time) uint64 {
 	x := uint64(time.Now().UnixNano())
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && !stop.Load() {
 		x = spin(x, 20000)
 	}
 	return x
@@ -110,6 +125,7 @@ func main() {
 		os.Exit(2)
 	}
 	say("pid", "%d", os.Getpid())
+	go watchUntil()
 	run()
 	say("selfcpu", "%.6f", selfCPU())
 	finish(*end)
