@@ -34,6 +34,15 @@ static sigaction_fn get_real(void)
     return real_sigaction;
 }
 
+/* sigaction is async-signal-safe and dlsym is not: look the real one up
+ * when the library loads, in every process (it is interposed even where
+ * the library stays inert), not at the first call, which may come from a
+ * signal handler. */
+__attribute__((constructor)) static void resolve_sigaction(void)
+{
+    get_real();
+}
+
 int sigchain_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     sigaction_fn f = get_real();

@@ -28,9 +28,26 @@ static sighandler_t via_sigaction(int sig, sighandler_t h, int flags)
     return old.sa_handler;
 }
 
-static sighandler_t call_real(const char *name, int sig, sighandler_t h)
+enum { F_SIGNAL, F_BSD_SIGNAL, F_SYSV_SIGNAL, F___SYSV_SIGNAL, NFUNCS };
+static const char *const names[NFUNCS] = {"signal", "bsd_signal", "sysv_signal",
+                                          "__sysv_signal"};
+static signal_fn real[NFUNCS];
+
+/* signal() is async-signal-safe and SysV-style handlers call it to re-arm
+ * themselves; dlsym is not (it takes the loader's lock). So the real
+ * functions are looked up once, when the library loads, in every process
+ * (the library interposes these even where it stays inert). */
+__attribute__((constructor)) static void resolve(void)
 {
-    signal_fn f = (signal_fn)dlsym(RTLD_NEXT, name);
+    for (int i = 0; i < NFUNCS; i++)
+        real[i] = (signal_fn)dlsym(RTLD_NEXT, names[i]);
+}
+
+static sighandler_t call_real(int which, int sig, sighandler_t h)
+{
+    signal_fn f = real[which];
+    if (!f)
+        f = (signal_fn)dlsym(RTLD_NEXT, names[which]); /* before our constructor */
     if (!f) {
         errno = ENOSYS;
         return SIG_ERR;
@@ -43,14 +60,14 @@ __attribute__((visibility("default"))) sighandler_t signal(int sig, sighandler_t
 {
     if (sigchain_owns(sig))
         return via_sigaction(sig, h, SA_RESTART);
-    return call_real("signal", sig, h);
+    return call_real(F_SIGNAL, sig, h);
 }
 
 __attribute__((visibility("default"))) sighandler_t bsd_signal(int sig, sighandler_t h)
 {
     if (sigchain_owns(sig))
         return via_sigaction(sig, h, SA_RESTART);
-    return call_real("bsd_signal", sig, h);
+    return call_real(F_BSD_SIGNAL, sig, h);
 }
 
 /* System V semantics: one delivery, then back to the default. */
@@ -58,12 +75,12 @@ __attribute__((visibility("default"))) sighandler_t sysv_signal(int sig, sighand
 {
     if (sigchain_owns(sig))
         return via_sigaction(sig, h, SA_RESETHAND | SA_NODEFER);
-    return call_real("sysv_signal", sig, h);
+    return call_real(F_SYSV_SIGNAL, sig, h);
 }
 
 __attribute__((visibility("default"))) sighandler_t __sysv_signal(int sig, sighandler_t h)
 {
     if (sigchain_owns(sig))
         return via_sigaction(sig, h, SA_RESETHAND | SA_NODEFER);
-    return call_real("__sysv_signal", sig, h);
+    return call_real(F___SYSV_SIGNAL, sig, h);
 }
