@@ -68,7 +68,7 @@ unit: $(UNIT_BINS)
 
 # The whole suite: unit tests, then end-to-end tests that build Go
 # workloads with every Go toolchain found. Ends with "N passed, N failed".
-test: all unit
+test: all unit asan fuzz-replay
 	python3 tests/run.py
 
 # Records a bundled workload (three functions burning CPU 1:2:4 through one
@@ -125,5 +125,7 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+include tests/torture.mk
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -226,9 +226,10 @@ static void detach_from_program(void)
     prctl(PR_SET_NAME, "goprof-collect");
     /* Ctrl-C, a hang-up or a terminal stop reach the whole process group:
      * the collector outlives the program by design, so it ignores them and
-     * finishes when the program is gone. */
+     * finishes when the program is gone. A file size limit (SIGXFSZ) must
+     * end in a write error that is reported, not in a silent death. */
     static const int ignored[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE, SIGTSTP,
-                                  SIGTTOU, SIGTTIN, SIGUSR1, SIGUSR2};
+                                  SIGTTOU, SIGTTIN, SIGUSR1, SIGUSR2, SIGXFSZ};
     for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
         signal(ignored[i], SIG_IGN);
     /* Keep stderr for the summary; do not hold the program's stdin/stdout

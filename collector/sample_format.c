@@ -456,6 +456,8 @@ static int rec_samples(struct loader *L, struct cur *c)
     /* every sample takes at least 5 bytes (one per column) */
     if (n > (uint64_t)(c->end - c->p) / 5 || f->nsamples + n > SF_MAX_SAMPLES)
         return lfail(L, "sample batch declares %llu samples", (unsigned long long)n);
+    if (n == 0)
+        return 0; /* nothing to add (and no array yet to point into) */
     if (GROW(L, samples, cap_samples, f->nsamples + n))
         return -1;
     struct sf_sample *s = f->samples + f->nsamples;
@@ -562,6 +564,24 @@ static int parse_records(struct loader *L, const uint8_t *p, size_t n, bool firs
     return 0;
 }
 
+/* A frame that runs past the end of the file is what a killed collector
+ * leaves, unless a complete frame follows it: then a corrupt size field
+ * made it look that way, and reading on as if it were a cut would drop
+ * the rest of the file with no more than a warning. */
+static bool complete_frame_after(const uint8_t *p, size_t pos, size_t size)
+{
+    static const uint8_t zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+    for (size_t q = pos + 1; q + 4 <= size; q++) {
+        const uint8_t *m = memmem(p + q, size - q, zmagic, 4);
+        if (!m)
+            return false;
+        q = (size_t)(m - p);
+        if (!ZSTD_isError(ZSTD_findFrameCompressedSize(m, size - q)))
+            return true;
+    }
+    return false;
+}
+
 struct sample_file *sf_load_mem(const char *name, const void *data, size_t size,
                                 char *err, size_t errlen)
 {
@@ -590,7 +610,8 @@ struct sample_file *sf_load_mem(const char *name, const void *data, size_t size,
             static const uint8_t zmagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
             size_t have = size - pos < 4 ? size - pos : 4; /* a cut may split the magic */
             bool zstd_start = memcmp(p + pos, zmagic, have) == 0;
-            if (ZSTD_getErrorCode(fsz) == ZSTD_error_srcSize_wrong && zstd_start && pos > 0) {
+            if (ZSTD_getErrorCode(fsz) == ZSTD_error_srcSize_wrong && zstd_start && pos > 0 &&
+                !complete_frame_after(p, pos, size)) {
                 f->truncated = true;
                 break;
             }
@@ -598,6 +619,9 @@ struct sample_file *sf_load_mem(const char *name, const void *data, size_t size,
                 rc = lfail(&L, "not a goprof sample file (not zstd-compressed)");
             else if (pos == 0)
                 rc = lfail(&L, "file is truncated before its first complete block");
+            else if (ZSTD_getErrorCode(fsz) == ZSTD_error_srcSize_wrong)
+                rc = lfail(&L, "corrupt block at byte %zu: its size runs past the blocks "
+                               "after it", pos);
             else
                 rc = lfail(&L, "corrupt block at byte %zu: %s", pos, ZSTD_getErrorName(fsz));
             break;

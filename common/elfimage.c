@@ -55,7 +55,11 @@ int elfimg_open(struct elfimg *img, const char *path, char *err, size_t errlen)
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 64) {
-        snprintf(err, errlen, "%s: not a regular file of ELF size", path);
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+            snprintf(err, errlen, "%s: not an ELF file (%lld bytes)", path,
+                     (long long)st.st_size);
+        else
+            snprintf(err, errlen, "%s: not a regular file", path);
         close(fd);
         return -1;
     }
@@ -305,7 +309,8 @@ const struct elf_funcsym *elfimg_func_at(struct elfimg *img, uint64_t vaddr)
         struct collect_ctx c = {img, 0};
         img->funcs_loaded = true;
         for_each_symbol(img, collect_cb, &c);
-        qsort(img->funcs, img->nfuncs, sizeof *img->funcs, cmp_func);
+        if (img->nfuncs > 1) /* funcs is NULL when there are none */
+            qsort(img->funcs, img->nfuncs, sizeof *img->funcs, cmp_func);
         /* drop aliases at the same address */
         size_t w = 0;
         for (size_t i = 0; i < img->nfuncs; i++)

@@ -238,7 +238,9 @@ bool pcln_value(const struct pcln *t, const struct pcln_func *f,
             return false;
         if (uv == 0 && !first)
             return false; /* end of table before reaching pc */
-        v += (int32_t)(-(uv & 1) ^ (uv >> 1));
+        /* zig-zag delta, added with wraparound as Go's int32 does: a
+         * hostile table must not make it signed overflow */
+        v = (int32_t)((uint32_t)v + (-(uv & 1) ^ (uv >> 1)));
         if (!uvarint32(&p, end, &pcd))
             return false;
         cur += (uint64_t)pcd * t->minlc;

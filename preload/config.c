@@ -148,6 +148,7 @@ int config_load(struct goprof_config *c)
     }
     if (parse_uint("GOPROF_HZ", 1, GOPROF_HZ_MAX, GOPROF_HZ_DEFAULT, &c->hz) ||
         parse_uint("GOPROF_DEPTH", 1, GOPROF_DEPTH_MAX, GOPROF_DEPTH_DEFAULT, &c->depth) ||
+        parse_uint("GOPROF_FOLLOW_CHILDREN", 0, 1, 1, &c->follow_children) ||
         parse_signal(&c->signo) || parse_source(&c->source) || parse_unwind(&c->unwind))
         return -1;
     const char *q = getenv("GOPROF_QUIET");

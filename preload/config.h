@@ -27,6 +27,7 @@ struct goprof_config {
     enum source_pref source;
     int unwind; /* SF_UNWIND_* */
     bool quiet; /* GOPROF_QUIET=1: no summary line */
+    unsigned follow_children; /* GOPROF_FOLLOW_CHILDREN: 0 leaves children inert */
 };
 
 /* Returns 0, or -1 after printing the reason on stderr. */

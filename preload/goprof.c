@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "collector.h"
 #include "config.h"
 #include "goinfo.h"
@@ -25,6 +26,7 @@
 #include "sigchain.h"
 #include "source.h"
 #include "threads.h"
+#include "watchdog.h"
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -90,15 +92,23 @@ static int choose_source(const struct goprof_config *cfg, struct source_cfg *sc,
     return 0;
 }
 
-__attribute__((constructor)) static void goprof_init(void)
+/* glibc passes main's arguments to constructors; envp is the array the Go
+ * runtime will read its environment from. */
+__attribute__((constructor)) static void goprof_init(int argc, char **argv, char **envp)
 {
+    (void)argc;
+    (void)argv;
     char err[512];
     int rc = goinfo_load(err, sizeof err);
     if (rc == 1)
         return; /* not a Go program: stay inert (shells, env, time, ...) */
+    if (children_is_descendant())
+        return; /* started by a program profiled with GOPROF_FOLLOW_CHILDREN=0 */
     struct goprof_config cfg;
     if (config_load(&cfg) != 0)
         return;
+    if (!cfg.follow_children)
+        children_mark(envp, getpid());
     if (rc != 0) {
         goprof_log("cannot use the Go runtime tables of %s: %s; profiling disabled",
                    goinfo.exe_path, err);
@@ -183,4 +193,9 @@ __attribute__((constructor)) static void goprof_init(void)
         return;
     }
     threads_start(&sc);
+    int wrc = watchdog_start();
+    if (wrc != 0)
+        goprof_log("cannot start the thread that keeps the handler in place: %s; "
+                   "a program that takes signal %d with a raw system call stops the "
+                   "sampling", strerror(wrc), cfg.signo);
 }

@@ -76,6 +76,25 @@ static void read_gctx(uint64_t sp, struct unwind_gctx *c, uint64_t *goid, uint32
     }
 }
 
+/* A raw copy of the interrupted stack, for the collector's libunwind.
+ * The bytes belong to whatever frames are there: under AddressSanitizer
+ * (make asan) the redzones of instrumented frames would read as overflows,
+ * so that build copies word by word, uninstrumented. */
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address)) static void copy_stack(void *dst, uint64_t src, uint64_t len)
+{
+    volatile uint64_t *d = dst;
+    const volatile uint64_t *p = (const volatile uint64_t *)(uintptr_t)src;
+    for (uint64_t i = 0; i < len / 8; i++)
+        d[i] = p[i];
+}
+#else
+static inline void copy_stack(void *dst, uint64_t src, uint64_t len)
+{
+    __builtin_memcpy(dst, (const void *)(uintptr_t)src, len);
+}
+#endif
+
 void sampler_take(siginfo_t *si, void *ucontext)
 {
     /* The TSC is read at both ends to report the handler's own cost; it
@@ -85,6 +104,7 @@ void sampler_take(siginfo_t *si, void *ucontext)
     if (!r || atomic_load_explicit(&r->stopped, memory_order_relaxed))
         return;
     uint64_t weight = source_weight(si);
+    source_sampled(si);
     uint32_t tid = (uint32_t)threads_self_tid();
     struct ring_stripe *k = ring_stripe_of(&r->counters, tid);
     atomic_fetch_add_explicit(&k->signals, 1, memory_order_relaxed);
@@ -135,7 +155,7 @@ void sampler_take(siginfo_t *si, void *ucontext)
     if (hole.set && r->copy_max) {
         /* [sp, hi) lies on the stack the walk proved mapped */
         uint64_t len = hole.hi - hole.sp < r->copy_max ? hole.hi - hole.sp : r->copy_max;
-        __builtin_memcpy(ring_slot_copy(r, s), (const void *)(uintptr_t)hole.sp, len);
+        copy_stack(ring_slot_copy(r, s), hole.sp, len);
         s->hole = (uint16_t)hole.at;
         s->copy_len = (uint32_t)len;
         s->c_ip = hole.ip;

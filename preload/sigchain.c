@@ -34,6 +34,15 @@ static sigaction_fn get_real(void)
     return real_sigaction;
 }
 
+/* sigaction is async-signal-safe and dlsym is not: look the real one up
+ * when the library loads, in every process (it is interposed even where
+ * the library stays inert), not at the first call, which may come from a
+ * signal handler. */
+__attribute__((constructor)) static void resolve_sigaction(void)
+{
+    get_real();
+}
+
 int sigchain_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     sigaction_fn f = get_real();
@@ -44,35 +53,58 @@ int sigchain_real_sigaction(int sig, const struct sigaction *act, struct sigacti
     return f(sig, act, old);
 }
 
+static void set_prog_action(const struct sigaction *act);
+
+/* What the kernel would do with a signal whose action is SIG_DFL: for a
+ * real-time signal, end the process. */
+static void default_action(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigchain_real_sigaction(sig, &dfl, NULL);
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    sigprocmask(SIG_UNBLOCK, &s, NULL);
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+}
+
+/* Hands a delivery that is not our sample to the program's action, as the
+ * kernel would have. SIG_IGN and SIG_DFL are values of the handler whatever
+ * the flags say (Go's signal.Ignore sets SIG_IGN with SA_SIGINFO). */
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+    struct sigaction a =
+        prog_act[atomic_load_explicit(&prog_idx, memory_order_acquire) % PROG_SLOTS];
+    if (a.sa_handler == SIG_IGN)
+        return;
+    if (a.sa_handler == SIG_DFL) {
+        default_action(sig);
+        return;
+    }
+    if (a.sa_flags & SA_RESETHAND) {
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        set_prog_action(&dfl);
+    }
+    if (a.sa_flags & SA_SIGINFO)
+        a.sa_sigaction(sig, si, uc);
+    else
+        a.sa_handler(sig);
+}
+
 static void handler_main(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
     if (is_ours_fn(si)) {
         on_sample_fn(si, uc);
-        errno = saved_errno;
-        return;
-    }
-    if (goprof_ring)
-        atomic_fetch_add_explicit(&goprof_ring->counters.forwarded, 1, memory_order_relaxed);
-    const struct sigaction *a =
-        &prog_act[atomic_load_explicit(&prog_idx, memory_order_acquire) % PROG_SLOTS];
-    if (a->sa_flags & SA_SIGINFO) {
-        if (a->sa_sigaction)
-            a->sa_sigaction(sig, si, uc);
-    } else if (a->sa_handler == SIG_DFL) {
-        /* The default action of a real-time signal is to terminate: do what
-         * the kernel would have done had we not been here. */
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        sigchain_real_sigaction(sig, &dfl, NULL);
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, sig);
-        sigprocmask(SIG_UNBLOCK, &s, NULL);
-        syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-    } else if (a->sa_handler != SIG_IGN) {
-        a->sa_handler(sig);
+    } else {
+        if (goprof_ring)
+            atomic_fetch_add_explicit(&goprof_ring->counters.forwarded, 1,
+                                      memory_order_relaxed);
+        forward(sig, si, uc);
     }
     errno = saved_errno;
 }
@@ -126,6 +158,11 @@ void sigchain_verify(void)
     struct sigaction sa;
     our_action(&sa);
     sigchain_real_sigaction(our_signo, &sa, NULL);
+}
+
+bool sigchain_owns(int sig)
+{
+    return our_signo && sig == our_signo;
 }
 
 /* The interposed libc entry point. */

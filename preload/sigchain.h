@@ -19,6 +19,9 @@ typedef void (*sample_fn)(siginfo_t *si, void *uc);
 int sigchain_install(int signo, bool (*is_ours)(const siginfo_t *), sample_fn on_sample);
 /* The real libc sigaction, for the library's own use. */
 int sigchain_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* True when sig is the signal we hold (sigaction calls for it are kept
+ * from the kernel). */
+bool sigchain_owns(int sig);
 /* Checks that our handler is still the kernel's, re-installing it if the
  * program went around sigaction (a raw syscall). Not async-signal-safe. */
 void sigchain_verify(void);

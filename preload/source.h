@@ -50,6 +50,18 @@ int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *ou
                     size_t whylen);
 void source_perf_disarm(struct source_arm *a);
 bool source_perf_owns_fd(int fd);
+/* Async-signal-safe: after the first sample of an event, sets its full
+ * period (the first one is shortened to spread the phase). */
+void source_perf_sampled(int fd);
+/* In a forked child: closes the inherited perf fds. Async-signal-safe. */
+void source_perf_forget_all(void);
+/* Async-signal-safe: to call once a sample of ours is taken. */
+static inline void source_sampled(const siginfo_t *si)
+{
+    if (si->si_code == POLL_IN)
+        source_perf_sampled(si->si_fd);
+}
+
 /* Async-signal-safe: how many periods this sample stands for. */
 static inline uint64_t source_weight(const siginfo_t *si)
 {

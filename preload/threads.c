@@ -118,6 +118,21 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t,
     return rc;
 }
 
+int threads_create_unsampled(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    if (!real_pthread_create)
+        real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    if (!real_pthread_create)
+        return ENOSYS;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 << 10);
+    int rc = real_pthread_create(t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
+}
+
 /* Threads that exist before we start (when the library is started late,
  * or a constructor before ours made threads). Their timers are never
  * disarmed by us; the kernel drops them with the thread. */
@@ -141,12 +156,27 @@ static void arm_others(pid_t self)
     closedir(d);
 }
 
+/* A child forked without exec (a cgo helper calling fork()) shares the
+ * ring with us (MAP_SHARED): anything it sampled would land in our file,
+ * under our pid. It is not profiled: no new thread is armed, the handler
+ * drops whatever reaches it, and the perf fds it inherited (events of our
+ * threads, not its own) are closed. POSIX timers are not inherited. Go's
+ * own fork+exec does not go through fork(): it never gets here. */
+static void forked_child(void)
+{
+    atomic_store(&active, false);
+    goprof_ring = NULL;
+    goprof_thread.arm.kind = 0;
+    source_perf_forget_all();
+}
+
 int threads_start(const struct source_cfg *cfg)
 {
     source_cfg = *cfg;
     if (!real_pthread_create)
         real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-    if (pthread_key_create(&exit_key, thread_exit) != 0)
+    if (pthread_key_create(&exit_key, thread_exit) != 0 ||
+        pthread_atfork(NULL, NULL, forked_child) != 0)
         return -1;
     atomic_store(&active, true);
     arm_self();

@@ -5,6 +5,7 @@
 #ifndef GOPROF_THREADS_H
 #define GOPROF_THREADS_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,6 +22,9 @@ extern __thread struct thread_local goprof_thread __attribute__((tls_model("init
 /* Sets up thread tracking and arms the calling thread and every other
  * thread that exists. */
 int threads_start(const struct source_cfg *cfg);
+/* Starts a detached thread of the library's own, which is not sampled.
+ * Returns 0 or an errno value. */
+int threads_create_unsampled(pthread_t *t, void *(*fn)(void *), void *arg);
 /* Async-signal-safe: the calling thread's id. */
 pid_t threads_self_tid(void);
 

@@ -28,10 +28,8 @@ static const char *own(struct report *r, char *s)
 
 /* ---- waiting for the collector --------------------------------------- */
 /* The collector holds an exclusive flock on the file until it has written
- * the trailer. Returns 0 when the file is complete, 1 when it is still
- * being written and we were told not to wait, -1 on timeout. */
-static int wait_for_collector(const char *path, double secs, bool quiet, char *err,
-                              size_t errlen)
+ * the trailer. */
+int report_wait_file(const char *path, double secs, bool quiet, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -423,7 +421,7 @@ static const char *source_name(uint64_t s)
 static int add_file(struct report *r, const char *path, const struct report_opts *o, char *err,
                     size_t errlen)
 {
-    int w = wait_for_collector(path, o->wait_seconds, o->quiet, err, errlen);
+    int w = report_wait_file(path, o->wait_seconds, o->quiet, err, errlen);
     if (w < 0)
         return -1;
     struct sample_file *f = sf_load(path, err, errlen);
@@ -435,8 +433,8 @@ static int add_file(struct report *r, const char *path, const struct report_opts
                 "complete blocks\n",
                 path,
                 w == 1 ? "still being written"
-                : f->truncated ? "truncated (the collector stopped mid-block)"
-                               : "missing its end marker (the collector was killed)",
+                : f->truncated ? "truncated (its collector stopped mid-block)"
+                               : "truncated (no end marker: its collector was killed)",
                 f->nsamples, (unsigned long long)f->frames);
     if (o->filter)
         filter_samples(o->filter, f);

@@ -94,5 +94,10 @@ struct report_opts {
 int report_build(struct report *r, char *const *files, int nfiles, const struct report_opts *o,
                  char *err, size_t errlen);
 void report_free(struct report *r);
+/* Waits up to secs for the collector writing path to finish it. Returns 0
+ * when the file is complete (or cannot be opened: the loader says why), 1
+ * when it is still being written and secs is 0, -1 with a message in err
+ * on timeout. */
+int report_wait_file(const char *path, double secs, bool quiet, char *err, size_t errlen);
 
 #endif

@@ -186,15 +186,22 @@ int main(int argc, char **argv)
         fmt = format_from_path(output);
     if (fmt == FMT_AUTO)
         fmt = FMT_PPROF;
-    if (fmt == FMT_RAW)
+    char err[1024];
+    if (fmt == FMT_RAW) {
+        /* raw shows a file as the other formats would read it: complete */
+        for (int i = optind; i < argc; i++)
+            if (report_wait_file(argv[i], ro.wait_seconds, ro.quiet, err, sizeof err) < 0) {
+                fprintf(stderr, "goprof-report: %s\n", err);
+                return 1;
+            }
         return diag_raw(argv + optind, argc - optind, stdout);
+    }
     if (fmt == FMT_PPROF && !output && isatty(1)) {
         fprintf(stderr, "goprof-report: not writing a binary pprof profile to a terminal; "
                         "redirect it (> cpu.pb.gz), use -o FILE or --format=folded\n");
         return 2;
     }
 
-    char err[1024];
     if (filter_spec_active(&va.filter)) {
         if (va.filter.to >= 0 && va.filter.to <= va.filter.from) {
             fprintf(stderr, "goprof-report: --to must be later than --from\n");
