@@ -84,6 +84,19 @@ func threadCount() string {
 	return "?"
 }
 
+// perfFDCount counts the process's perf_event file descriptors.
+func perfFDCount() int {
+	d, _ := os.ReadDir("/proc/self/fd")
+	n := 0
+	for _, e := range d {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil &&
+			strings.Contains(l, "perf_event") {
+			n++
+		}
+	}
+	return n
+}
+
 func fdCount() int {
 	d, _ := os.ReadDir("/proc/self/fd")
 	return len(d)
@@ -155,4 +168,7 @@ func threadChurn() {
 	time.Sleep(50 * time.Millisecond)
 	say("fds", "before %d after %d", fds, fdCount())
 	say("threads", "before %s after %s", threads, threadCount())
+	// goprof holds one perf event per live thread: more than there are
+	// threads would be a leak of the threads that exited.
+	say("perffds", "%d threads %s", perfFDCount(), threadCount())
 }
