@@ -84,20 +84,16 @@ demo: all
 	$(B)/goprof-report --format=top --cum --nodecount=12 demo/samples.zst
 	@echo "demo: wrote demo/samples.zst, demo/profile.pb.gz and demo/flame.svg (open it in a browser)"
 
-# How fast goprof-report is on a big recording (tools/bench/run.sh): a
-# table of times and memory, not a pass/fail test.
+# Writes the big recording that run.sh times goprof-report on.
 $(B)/bench/gen_samples: tools/bench/gen_samples.c $(call obj,$(FORMAT_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -lelf
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -ldw -lelf
 
 $(B)/bench/unwind_bench: tools/bench/unwind_bench.c \
         $(call obj,preload/unwind.c collector/ring.c common/pclntab.c common/elfimage.c common/gobinary.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ -lelf
 
-# The overhead of seeing a stack, every way (tools/bench/bench.py, writes
-# bench/results/), then goprof-report on a big recording (run.sh). Numbers
-# are reported, never asserted. BENCH_ARGS=--quick for a shorter run.
 # C without frame pointers, as cgo code usually is.
 $(B)/bench/cchain.o: tools/bench/cchain.c tools/bench/cchain.h
 	@mkdir -p $(dir $@)
@@ -107,6 +103,9 @@ $(B)/bench/cunwind_bench: tools/bench/cunwind_bench.c $(B)/bench/cchain.o \
         $(call obj,collector/cunwind.c)
 	$(CC) $(CPPFLAGS) -Itools/bench $(CFLAGS) -o $@ $^ -lunwind-x86_64 -lunwind
 
+# The overhead of seeing a stack, every way (tools/bench/bench.py, writes
+# bench/results/), then goprof-report on a big recording (run.sh). Numbers
+# are reported, never asserted. BENCH_ARGS=--quick for a shorter run.
 bench: all $(B)/bench/gen_samples $(B)/bench/unwind_bench $(B)/bench/cunwind_bench
 	GO=$(GO) python3 tools/bench/bench.py $(BENCH_ARGS)
 	GO=$(GO) bash tools/bench/run.sh
