@@ -103,12 +103,11 @@ void sampler_take(siginfo_t *si, void *ucontext)
     struct ring *r = goprof_ring;
     if (!r || atomic_load_explicit(&r->stopped, memory_order_relaxed))
         return;
-    uint64_t weight = source_weight(si);
-    source_sampled(si);
     uint32_t tid = (uint32_t)threads_self_tid();
+    uint64_t weight = source_weight(si, (pid_t)tid);
     struct ring_stripe *k = ring_stripe_of(&r->counters, tid);
     atomic_fetch_add_explicit(&k->signals, 1, memory_order_relaxed);
-    if (strategy == SF_UNWIND_NONE)
+    if (weight == 0 || strategy == SF_UNWIND_NONE)
         return; /* the benchmark's floor: the signal and nothing else */
     uint64_t pos;
     struct ring_slot *s = ring_claim(r, &pos);

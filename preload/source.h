@@ -50,23 +50,20 @@ int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *ou
                     size_t whylen);
 void source_perf_disarm(struct source_arm *a);
 bool source_perf_owns_fd(int fd);
-/* Async-signal-safe: after the first sample of an event, sets its full
- * period (the first one is shortened to spread the phase). */
-void source_perf_sampled(int fd);
+/* Async-signal-safe, on the thread the event samples: how many periods
+ * this delivery of event fd stands for (0: none, a leftover of its
+ * shortened first period). */
+uint64_t source_perf_weight(int fd, pid_t tid);
 /* In a forked child: closes the inherited perf fds. Async-signal-safe. */
 void source_perf_forget_all(void);
-/* Async-signal-safe: to call once a sample of ours is taken. */
-static inline void source_sampled(const siginfo_t *si)
-{
-    if (si->si_code == POLL_IN)
-        source_perf_sampled(si->si_fd);
-}
-
-/* Async-signal-safe: how many periods this sample stands for. */
-static inline uint64_t source_weight(const siginfo_t *si)
+/* Async-signal-safe, on the sampled thread (tid): how many periods this
+ * delivery stands for; 0 when it is not a sample to record. */
+static inline uint64_t source_weight(const siginfo_t *si, pid_t tid)
 {
     if (si->si_code == SI_TIMER && si->si_overrun > 0)
         return 1 + (uint64_t)(si->si_overrun < 1000000 ? si->si_overrun : 1000000);
+    if (si->si_code == POLL_IN)
+        return source_perf_weight(si->si_fd, tid);
     return 1;
 }
 

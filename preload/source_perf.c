@@ -76,6 +76,8 @@ int source_perf_probe(unsigned hz, bool *exclude_kernel, char *why, size_t whyle
     return -1;
 }
 
+static uint64_t first_period(pid_t tid);
+
 int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *out, char *why,
                     size_t whylen)
 {
@@ -86,7 +88,7 @@ int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *ou
      * average (with a full first period, 1000 threads of 1.5 ms each at
      * 1 kHz got 0.6 s of samples for 1.0 s of CPU). */
     full_period = 1000000000ull / c->hz;
-    uint64_t phase = 1 + ((unsigned)tid * 2654435761u) % full_period;
+    uint64_t phase = first_period(tid);
     int fd = perf_open(phase, tid, c->exclude_kernel);
     if (fd < 0) {
         snprintf(why, whylen, "perf_event_open: %s", strerror(errno));
@@ -122,16 +124,69 @@ int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *ou
     return 0;
 }
 
-void source_perf_sampled(int fd)
+/* The first period of each thread's event is shortened (see
+ * source_perf_arm), and the kernel keeps re-arming an event with its
+ * current period. While the thread has our signal blocked (every thread the
+ * Go runtime starts does, until minit), the short period repeats and
+ * queues a real-time signal each time: a thread whose first period was
+ * 20 us and that burned 50 ms with the signal blocked was sent 2,600
+ * signals for 50 periods of CPU, then took 9 ms to receive them, while the
+ * full period's own signals queued behind them. So a thread's deliveries
+ * are weighed by the event's count until they are paced by the full
+ * period again: each stands for the whole periods its count passed since
+ * the last one (the first period being the short one), the backlog for
+ * none. The first delivery sets the full period. In the common case that
+ * costs two read()s and one ioctl per thread. */
+static __thread struct {
+    int fd;           /* the event being settled; -1 or stale: none */
+    bool on;
+    int64_t acc;      /* the count up to which periods are accounted */
+    uint64_t last;    /* the count at the previous delivery */
+} settling __attribute__((tls_model("initial-exec")));
+
+static uint64_t first_period(pid_t tid)
+{
+    return 1 + ((unsigned)tid * 2654435761u) % full_period;
+}
+
+uint64_t source_perf_weight(int fd, pid_t tid)
 {
     if (fd < 0 || fd >= MAX_TRACKED_FD)
-        return;
-    uint64_t bit = 1ull << (fd % 64);
+        return 1;
+    uint64_t bit = 1ull << (fd % 64), count;
+    int64_t p = (int64_t)full_period;
     if (atomic_load_explicit(&first[fd / 64], memory_order_relaxed) & bit &&
         atomic_fetch_and(&first[fd / 64], ~bit) & bit) {
-        uint64_t p = full_period;
-        ioctl(fd, PERF_EVENT_IOC_PERIOD, &p);
+        uint64_t full = full_period;
+        ioctl(fd, PERF_EVENT_IOC_PERIOD, &full);
+        if (read(fd, &count, sizeof count) != (ssize_t)sizeof count)
+            return 1;
+        settling.fd = fd;
+        settling.on = true;
+        settling.acc = (int64_t)first_period(tid) - p;
+        settling.last = count;
+        int64_t n = ((int64_t)count - settling.acc) / p;
+        settling.acc += n * p;
+        return n > 0 ? (uint64_t)n : 0;
     }
+    if (!settling.on || settling.fd != fd)
+        return 1;
+    if (read(fd, &count, sizeof count) != (ssize_t)sizeof count) {
+        settling.on = false;
+        return 1;
+    }
+    int64_t n, since = (int64_t)count - settling.acc;
+    if ((int64_t)(count - settling.last) >= p / 2) {
+        /* paced by the period again: settled, rounding off the part of a
+         * period that the timer's new phase leaves over */
+        settling.on = false;
+        n = (since + p / 2) / p;
+    } else {
+        n = since / p;
+        settling.acc += n * p;
+    }
+    settling.last = count;
+    return n > 0 ? (uint64_t)n : 0;
 }
 
 void source_perf_disarm(struct source_arm *a)

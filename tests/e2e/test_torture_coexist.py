@@ -84,7 +84,10 @@ def threads(ctx, tc, binary, limits):
 
 def churn(ctx, tc, binary):
     """Each of 1,000 threads burns ~1 ms and exits while sampled. Thread
-    start and exit outside the sampled window cost a few percent: 90%."""
+    start and exit, and the ~50 us goprof spends arming and disarming its
+    perf event, are outside the sampled window: about 91% is expected, 85%
+    required. More than 110% is the backlog of a short first period
+    counted as samples (source_perf_weight)."""
     r, out, f = record(ctx, tc, binary, "churn", ["-mode", "churn"])
     # The runtime's own descriptors and idle threads come and go, so the
     # count that shows a leak is of perf events: one per live thread at
@@ -93,7 +96,7 @@ def churn(ctx, tc, binary):
     perf = re.match(r"(\d+) threads (\d+)", r.value("perffds") or "")
     tag = "%s 1,000 threads exit while sampled" % tc
     return [
-        counted(tag, r, f, 0.9),
+        counted(tag, r, f, 0.85),
         ("%s: %d threads armed, no perf event leaked (%s perf events, fds %s)" %
          (tag, f.counters.get("threads", 0), r.value("perffds"), r.value("fds")),
          f.counters.get("threads", 0) >= 1000 and perf and
