@@ -27,7 +27,12 @@ CASES = [
     ("1,000 threads exiting while sampled", ["-mode", "churn"], 0, None),
     ("300 threads, file descriptors limited to 200", ["-mode", "threads", "-seconds", "1"], 0,
      None),
-    ("fork() without exec", ["-mode", "fork", "-seconds", "1"], 0, None),
+    # The child starts no thread (-n 1): in the child of a multi-threaded
+    # process, ASan's own allocator lock can be held by a parent thread that
+    # fork did not copy, and the child's pthread_create then hangs in ASan
+    # (seen once in 30 runs; GCC 12's libsanitizer has no fork handler for
+    # it). goprof's side, the fork handler and the inert handler, is the same.
+    ("fork() without exec", ["-mode", "fork", "-seconds", "1", "-n", "1"], 0, None),
     ("os/exec children", ["-mode", "exec", "-seconds", "1"], 0, None),
     ("mixed unwinding (libunwind in the collector)", ["-seconds", "1"], 0, None),
 ]
@@ -46,9 +51,13 @@ def case(ctx, tc, binary, asan_rt, name, args, status, kill):
     err = r.stderr
     found = [w for w in REPORTS if w in err]
     tag = "%s ASan+UBSan library, %s" % (tc, name)
+    # The sanitizers slow everything, goprof's own start-up included, so
+    # the floor is lower than the other torture cases'; the ceiling is the
+    # same: more samples than CPU time is a counting bug, sanitized or not.
     return [("%s: no sanitizer report, exit %d, a complete file of %d samples for %.2f CPU-s" %
              (tag, r.rc, f.weight, cpu),
-             not found and r.rc == status and f.complete and f.weight > 0.8 * cpu * torture.HZ,
+             not found and r.rc == status and f.complete and
+             torture.count_ok(f.weight, cpu, lo=0.8),
              "reports %s rc %d %r\n%s" % (found, r.rc, f, err[-3000:]))]
 
 

@@ -27,14 +27,14 @@ __attribute__((noinline)) static void *c_child_burn(void *arg) {
 	return (void *)(uintptr_t)(x & 1);
 }
 
-// c_fork forks without exec: the child burns on its own thread and in
-// itself (pthread_create goes through goprof's hook), then leaves with
-// _exit. Returns the child's pid once it is gone.
-static int c_fork(double secs) {
+// c_fork forks without exec: the child burns on its own thread (if
+// thread is set; pthread_create goes through goprof's hook) and in itself,
+// then leaves with _exit. Returns the child's pid once it is gone.
+static int c_fork(double secs, int thread) {
 	pid_t p = fork();
 	if (p == 0) {
 		pthread_t t;
-		if (pthread_create(&t, NULL, c_child_burn, &secs) == 0)
+		if (thread && pthread_create(&t, NULL, c_child_burn, &secs) == 0)
 			pthread_join(t, NULL);
 		c_child_burn(&secs);
 		_exit(0);
@@ -108,10 +108,14 @@ func child() {
 }
 
 // forkHelper forks without exec (from C, as a cgo helper would) while it
-// burns; the child burns in C.
+// burns; the child burns in C, on a thread of its own unless -n 1.
 func forkHelper() {
 	wait := background(*seconds)
-	pid := C.c_fork(C.double(*seconds / 3))
+	thread := C.int(0)
+	if *count == 0 {
+		thread = 1
+	}
+	pid := C.c_fork(C.double(*seconds/3), thread)
 	say("forked", "%d", int(pid))
 	wait()
 }
