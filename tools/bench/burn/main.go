@@ -1,6 +1,16 @@
 // burn is the CPU-bound workload of `make bench`: a fixed amount of work
 // (not a fixed time, so that a profiler's cost shows as a longer run) in
 // several goroutines, each working at the bottom of a stack 32 frames deep.
+//
+// The work loop also reads the time-stamp counter every 64 iterations
+// (about 200 ns of work) and adds up the gaps: every time the thread was
+// taken off its work for 0.5-200 us (an interrupt, a signal and its
+// handler, a page fault). A profiler's cost per sample is the gap time it
+// adds over an unprofiled run, divided by its signals: a measure that the
+// noise of a shared machine (other tenants slowing the whole run by a few
+// percent) does not reach, unlike the run's CPU time. Longer gaps are
+// the scheduler giving the CPU to someone else, and are counted apart.
+// At the end it prints one line: "gaps NS COUNT LONG".
 package main
 
 /*
@@ -15,7 +25,31 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"goprof.bench/burn/tsc"
 )
+
+// gapLimits: in TSC ticks, set by calibrate.
+var gapMin, gapMax uint64
+
+type gaps struct {
+	ticks, n, long uint64
+	chunk          uint64 // the shortest 64 iterations seen: the work itself
+}
+
+var totalTicks, totalN, totalLong uint64
+
+func calibrate() float64 {
+	t0, c0 := time.Now(), tsc.Read()
+	for time.Since(t0) < 20*time.Millisecond {
+	}
+	perNs := float64(tsc.Read()-c0) / float64(time.Since(t0).Nanoseconds())
+	gapMin = uint64(500 * perNs)
+	gapMax = uint64(200000 * perNs)
+	return perNs
+}
 
 var sink uint64
 
@@ -29,9 +63,26 @@ func leaf(x uint64) uint64 {
 }
 
 //go:noinline
-func work(n int, x uint64) uint64 {
+func work(n int, x uint64, g *gaps) uint64 {
+	last := tsc.Read()
 	for i := 0; i < n; i++ {
 		x = leaf(x) + uint64(i)
+		if i&63 == 63 {
+			now := tsc.Read()
+			d := now - last
+			last = now
+			if d < g.chunk {
+				g.chunk = d
+			}
+			if d > g.chunk+gapMin {
+				if d < gapMax {
+					g.ticks += d - g.chunk
+					g.n++
+				} else {
+					g.long++
+				}
+			}
+		}
 	}
 	return x
 }
@@ -39,11 +90,11 @@ func work(n int, x uint64) uint64 {
 // descend puts depth frames above the work.
 //
 //go:noinline
-func descend(depth, n int, x uint64) uint64 {
+func descend(depth, n int, x uint64, g *gaps) uint64 {
 	if depth == 0 {
-		return work(n, x)
+		return work(n, x, g)
 	}
-	return descend(depth-1, n, x) + 1
+	return descend(depth-1, n, x, g) + 1
 }
 
 func main() {
@@ -56,6 +107,7 @@ func main() {
 	if C.cgo_linked() == 0 {
 		os.Exit(1)
 	}
+	perNs := calibrate()
 	if *prof != "" {
 		f, err := os.Create(*prof)
 		if err != nil {
@@ -74,10 +126,14 @@ func main() {
 		go func(g int) {
 			defer wg.Done()
 			x := uint64(g + 1)
+			st := gaps{chunk: ^uint64(0)}
 			for u := 0; u < *units; u++ {
-				x = descend(*depth, 50000, x)
+				x = descend(*depth, 50000, x, &st)
 			}
 			out[g] = x
+			atomic.AddUint64(&totalTicks, st.ticks)
+			atomic.AddUint64(&totalN, st.n)
+			atomic.AddUint64(&totalLong, st.long)
 		}(g)
 	}
 	wg.Wait()
@@ -85,4 +141,5 @@ func main() {
 		sink ^= v
 	}
 	fmt.Println(sink)
+	fmt.Printf("gaps %.0f %d %d\n", float64(totalTicks)/perNs, totalN, totalLong)
 }

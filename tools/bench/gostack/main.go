@@ -3,7 +3,7 @@
 // runtime.Callers (+ CallersFrames to get names), runtime.Stack for the
 // calling goroutine and for all goroutines (with 10 and 10,000 others
 // parked), and debug.Stack. runtime.Stack(all) stops the world; a
-// goroutine that ticks every 100 µs measures the pause it sees.
+// goroutine that spins on the clock measures the pause each call imposes.
 //
 // Output: one JSON object per line, {"what":..., "depth":..., "ns":...}.
 package main
@@ -22,12 +22,12 @@ import (
 var sink int
 
 type result struct {
-	What       string  `json:"what"`
-	Depth      int     `json:"depth"`
-	Goroutines int     `json:"goroutines,omitempty"`
-	NS         float64 `json:"ns"`
-	PauseMaxUS float64 `json:"pause_max_us,omitempty"`
-	PauseP99US float64 `json:"pause_p99_us,omitempty"`
+	What       string   `json:"what"`
+	Depth      int      `json:"depth"`
+	Goroutines int      `json:"goroutines,omitempty"`
+	NS         float64  `json:"ns"`
+	PauseMedUS *float64 `json:"pause_median_us,omitempty"`
+	PauseMaxUS *float64 `json:"pause_max_us,omitempty"`
 }
 
 // at runs f at the bottom of depth frames (plus main's own).
@@ -71,8 +71,8 @@ func callers() {
 
 var buf = make([]byte, 1<<20)
 
-func stackOne() { sink += runtime.Stack(buf, false) }
-func stackAll() { sink += runtime.Stack(buf, true) }
+func stackOne()   { sink += runtime.Stack(buf, false) }
+func stackAll()   { sink += runtime.Stack(buf, true) }
 func debugStack() { sink += len(debug.Stack()) }
 
 // park starts n goroutines that sleep on a channel until stop is closed.
@@ -90,36 +90,58 @@ func park(n int) (stop func()) {
 	return func() { close(ch) }
 }
 
-// withTicker runs f while a goroutine ticks every 100 µs and records how
-// late each tick is; returns the max and 99th percentile lateness.
-func withTicker(f func()) (maxUS, p99US float64) {
+// pauses calls f k times while another goroutine spins reading the
+// clock, as a latency-sensitive goroutine would poll, and records when it
+// was held up for more than 5 µs: a stop of the world stops it too. For
+// each call, the pause is the longest hold-up of the spinner that overlaps
+// the call. Returns the median and the longest of those pauses.
+func pauses(k int, f func()) (medianUS, maxUS float64) {
+	type span struct{ from, to time.Time }
+	held := make([]span, 0, 1<<16)
+	calls := make([]span, 0, k)
 	done := make(chan struct{})
-	var lates []float64
+	running := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		next := time.Now()
+		close(running)
+		last := time.Now()
 		for {
 			select {
 			case <-done:
 				return
 			default:
 			}
-			next = next.Add(100 * time.Microsecond)
-			for time.Now().Before(next) {
+			now := time.Now()
+			if now.Sub(last) > 5*time.Microsecond && len(held) < cap(held) {
+				held = append(held, span{last, now})
 			}
-			lates = append(lates, float64(time.Since(next).Microseconds()))
+			last = now
 		}
 	}()
-	f()
+	<-running // the calls must not start before the spinner does
+	for i := 0; i < k; i++ {
+		t := time.Now()
+		f()
+		calls = append(calls, span{t, time.Now()})
+	}
 	close(done)
 	wg.Wait()
-	sort.Float64s(lates)
-	if len(lates) == 0 {
-		return 0, 0
+	var per []float64
+	for _, c := range calls {
+		longest := 0.0
+		for _, h := range held {
+			if h.to.After(c.from) && h.from.Before(c.to) {
+				if us := float64(h.to.Sub(h.from).Nanoseconds()) / 1000; us > longest {
+					longest = us
+				}
+			}
+		}
+		per = append(per, longest)
 	}
-	return lates[len(lates)-1], lates[len(lates)*99/100]
+	sort.Float64s(per)
+	return per[len(per)/2], per[len(per)-1]
 }
 
 func main() {
@@ -144,10 +166,12 @@ func main() {
 				n = 20 // each call formats 10,000 stacks
 			}
 			var ns float64
-			maxUS, p99US := withTicker(func() { at(d, func() { ns = measure(n, stackAll) }) })
+			at(d, func() { ns = measure(n, stackAll) })
+			var medUS, maxUS float64
+			at(d, func() { medUS, maxUS = pauses(20, stackAll) })
 			stop()
 			enc.Encode(result{What: "runtime.Stack(buf, true)", Depth: depth, Goroutines: others,
-				NS: ns, PauseMaxUS: maxUS, PauseP99US: p99US})
+				NS: ns, PauseMedUS: &medUS, PauseMaxUS: &maxUS})
 		}
 	}
 }
