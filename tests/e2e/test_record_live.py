@@ -5,13 +5,19 @@
   then continued. What the handler could not hand off is counted: the
   file's counters, the summary line and the report's header say how many
   samples were dropped, and written + dropped is CPU seconds x GOPROF_HZ.
+- goprof-report and a collector that has not finished the file: a report
+  started while the program runs waits and then reads the whole file;
+  `--wait SECONDS` gives up with a message while the collector is stopped;
+  `--no-wait` reads the complete blocks of a file still being written.
 
 Counts are held to test_record's rule: within 15% of CPU seconds x rate."""
 import os
 import signal
+import subprocess
+import time
 
 import torture
-from helpers import within
+from helpers import parse_folded, total, within
 from torture import job
 
 
@@ -84,9 +90,78 @@ def drops(ctx, tc, binary):
     ]
 
 
+def waiting(ctx, tc, binary):
+    """One run, one goroutine: a report starts as soon as the collector has
+    begun the file; once the collector has written a block of samples (it
+    does every second) a --no-wait report reads it; then the collector is
+    stopped and the program ends. Now --wait 0.5 must give up, and the first
+    report must still be waiting; once the collector is continued, it
+    reads everything the collector wrote."""
+    out, stop = ctx.tmp / ("%s-wait.zst" % tc), ctx.tmp / ("%s-wait.stop" % tc)
+    st = {}
+
+    def report(*args):
+        return [str(ctx.report), "--format=folded"] + list(args) + [str(out)]
+
+    def tick(live):
+        if "early" not in st:
+            if torture.blocks(out) >= 1:
+                st["early"] = subprocess.Popen(report(), stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, text=True)
+        elif "nowait" not in st:
+            if torture.blocks(out) >= 2:
+                st["nowait"] = ctx.sh(report("--no-wait"))
+                st["cpu"] = live.cpu()
+        elif "collector" not in st and live.cpu() - st["cpu"] >= 0.1:
+            st["collector"] = live.collector()
+            if st["collector"]:
+                os.kill(st["collector"], signal.SIGSTOP)
+            stop.touch()
+
+    try:
+        r = torture.run(ctx, [binary, "-goroutines", "1", "-seconds", "30", "-until", stop],
+                        env={"GOPROF_OUT": str(out)}, tick=tick)
+        t0 = time.monotonic()
+        late = ctx.sh(report("--wait", "0.5"))
+        waited = time.monotonic() - t0
+        early = st.get("early")
+        early_waiting = early is not None and early.poll() is None
+    finally:
+        if st.get("collector"):
+            resume(st["collector"])
+    eout, eerr = early.communicate(timeout=60) if early else ("", "never started")
+    f = torture.FileInfo(ctx, out)
+    m = torture.SUMMARY.search(r.stderr)
+    tag = "%s goprof-report" % tc
+    checks = [
+        ("%s --wait 0.5, the collector stopped after the program ended: exit 1 after %.1f s, "
+         "'still being written'" % (tag, waited),
+         r.rc == 0 and late.returncode == 1 and 0.5 <= waited < 10 and not late.stdout and
+         "still being written after 0.5 s" in late.stderr,
+         "program rc %d, report rc %d\n%s" % (r.rc, late.returncode, late.stderr)),
+    ]
+    n = total(parse_folded(eout)) if early and early.returncode == 0 else -1
+    checks.append((
+        "%s started while the program ran: still waiting while the collector was stopped, "
+        "then reads the whole file (%d samples)" % (tag, n),
+        early_waiting and early.returncode == 0 and "waiting for the collector" in eerr and
+        f.complete and m and n == f.weight == int(m.group(1)) > 0,
+        "waiting %s rc %s %r\nsummary %s\n%s" % (early_waiting, early and early.returncode, f,
+                                                m and m.group(0), eerr)))
+    nw = st.get("nowait")
+    k = total(parse_folded(nw.stdout)) if nw and nw.returncode == 0 else -1
+    checks.append((
+        "%s --no-wait while the program runs: the complete blocks (%d of %d samples), "
+        "with a warning that the file is still being written" % (tag, k, f.weight),
+        nw and nw.returncode == 0 and "is still being written" in nw.stderr and
+        0 < k < f.weight, nw and nw.stderr))
+    return checks
+
+
 def run(ctx):
     jobs = []
     for tc in ctx.toolchains:
         b = torture.binary(ctx, tc)
         jobs.append(job("%s drops" % tc, drops, ctx, tc, b))
+        jobs.append(job("%s waiting" % tc, waiting, ctx, tc, b))
     torture.parallel(ctx, jobs)
