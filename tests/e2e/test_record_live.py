@@ -9,6 +9,9 @@
   started while the program runs waits and then reads the whole file;
   `--wait SECONDS` gives up with a message while the collector is stopped;
   `--no-wait` reads the complete blocks of a file still being written.
+- GOPROF_SIGNAL as a number, as SIGRTMIN+N and as SIGRTMAX-N: the recording
+  is right, and the signal goprof holds is the one asked for (the same
+  signal sent from outside is passed on to the program, and counted).
 
 Counts are held to test_record's rule: within 15% of CPU seconds x rate."""
 import os
@@ -158,10 +161,44 @@ def waiting(ctx, tc, binary):
     return checks
 
 
+# GOPROF_SIGNAL values and the signals they name (glibc: SIGRTMIN is 34).
+SIGNALS = [("50", 50), ("SIGRTMIN+5", signal.SIGRTMIN + 5), ("SIGRTMAX-3", signal.SIGRTMAX - 3)]
+KILLS = 3
+
+
+def other_signal(ctx, tc, binary, value, signo):
+    """Once main runs (the runtime's handlers are in place: it ignores a
+    real-time signal it was not asked to deliver), the test sends the
+    signal KILLS times: goprof, holding it, passes each on and counts it."""
+    out = ctx.tmp / ("%s-signal-%s.zst" % (tc, value))
+    sent = []
+
+    def tick(live):
+        if not sent and "pid " in live.stdout():
+            for _ in range(KILLS):
+                os.kill(live.pid, signo)
+            sent.append(live.elapsed)
+
+    r = torture.run(ctx, [binary, "-seconds", "0.5"],
+                    env={"GOPROF_SIGNAL": value, "GOPROF_OUT": str(out)}, tick=tick)
+    f = torture.FileInfo(ctx, out)
+    tag = "%s GOPROF_SIGNAL=%s" % (tc, value)
+    name, ok = count_check(tag, f.weight, r.cpu, torture.HZ)
+    return [
+        (name + ", the file complete", r.rc == 0 and f.ok and f.complete and ok,
+         "rc %d %r\n%s" % (r.rc, f, r.stderr[-1000:])),
+        ("%s: goprof holds signal %d: the %d sent from outside were passed on" %
+         (tag, signo, KILLS), sent and f.counters.get("forwarded") == KILLS, repr(f)),
+    ]
+
+
 def run(ctx):
     jobs = []
     for tc in ctx.toolchains:
         b = torture.binary(ctx, tc)
         jobs.append(job("%s drops" % tc, drops, ctx, tc, b))
         jobs.append(job("%s waiting" % tc, waiting, ctx, tc, b))
+        for value, signo in SIGNALS:
+            jobs.append(job("%s signal %s" % (tc, value), other_signal, ctx, tc, b, value,
+                            signo))
     torture.parallel(ctx, jobs)
