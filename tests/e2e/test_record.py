@@ -115,17 +115,23 @@ def test_rates_and_sources(ctx, tc):
     check_count(ctx, "via /usr/bin/time", tc, run, out, 1000)
 
 
+def thread_samples(ctx, out):
+    """{tid: samples} of a sample file."""
+    per = {}
+    for frames, n in folded(ctx, [out], "--group-by=thread"):
+        m = re.match(r"thread (\d+)", frames[0])
+        if m:
+            per[int(m.group(1))] = per.get(int(m.group(1)), 0) + n
+    return per
+
+
 def test_thread_shares(ctx, tc):
     """Each busy thread gets its share: 4 goroutines locked to 4 threads on
     2 cores; each thread's samples match its own CPU time."""
     binary = ctx.build_workload("ratio", tc)
     run, out = record(ctx, binary, "%s-threads" % tc, ["-lock"])
     cpu = {int(t): float(s) for t, s in re.findall(r"thread (\d+) cpu ([\d.]+)", run.stdout)}
-    per = {}
-    for frames, n in folded(ctx, [out], "--group-by=thread"):
-        m = re.match(r"thread (\d+)", frames[0])
-        if m:
-            per[int(m.group(1))] = per.get(int(m.group(1)), 0) + n
+    per = thread_samples(ctx, out)
     bad = ["tid %d: %d samples for %.3f CPU-s" % (t, per.get(t, 0), c)
            for t, c in cpu.items() if not within(per.get(t, 0), c * 1000, 0.15)]
     ctx.check("%s: each of 4 busy threads gets its share (+-15%%)" % tc,
@@ -186,6 +192,44 @@ def test_callers_match_go(ctx, tc):
     ctx.check("%s: --addr2line matches runtime.CallersFrames (%d PCs, inlined frames included)"
               % (tc, len(flat)), len(flat) >= 15 and not mismatches,
               "\n".join(mismatches[:10]) + r.stderr)
+
+
+
+def prethread_lib(ctx):
+    """tests/workloads/prethread built as a shared library (once)."""
+    lib = ctx.tmp / "prethread.so"
+    if not lib.exists():
+        r = ctx.sh([os.environ.get("CC", "gcc"), "-O2", "-Wall", "-Wextra", "-Werror", "-shared",
+                    "-fPIC", "-o", lib, ctx.repo / "tests/workloads/prethread/prethread.c",
+                    "-lpthread"])
+        if r.returncode != 0:
+            raise RuntimeError("building prethread.so failed:\n" + r.stderr)
+    return lib
+
+
+def test_thread_before_goprof(ctx, tc):
+    """A thread that exists before goprof's constructor runs is sampled
+    (arm_others in preload/threads.c). The prethread library, preloaded
+    after libgoprof.so so that its constructor runs first, starts a thread
+    that burns 0.3 s of CPU; the torture workload burns on one goroutine
+    until that thread is done. The thread's samples match its CPU time."""
+    binary = ctx.build_workload("torture", tc)
+    out, done = ctx.tmp / ("%s-prethread.zst" % tc), ctx.tmp / ("%s-prethread.done" % tc)
+    run = ctx.profile([binary, "-goroutines", "1", "-seconds", "30", "-until", done],
+                      env={"LD_PRELOAD": "%s %s" % (ctx.lib, prethread_lib(ctx)),
+                           "GOPROF_HZ": "1000", "GOPROF_OUT": str(out),
+                           "PRETHREAD_DONE": str(done)})
+    m = re.search(r"^prethread (\d+) cpu ([\d.]+) goprof_first (-?\d)$", run.stdout, re.M)
+    tag = "%s thread started before goprof" % tc
+    ctx.check("%s: it was created before goprof's constructor ran" % tag,
+              m and m.group(3) == "0", run.stdout + run.stderr[-1000:])
+    if not m:
+        return
+    tid, cpu = int(m.group(1)), float(m.group(2))
+    n = thread_samples(ctx, out).get(tid, 0)
+    ctx.check("%s: %d samples for its %.3f CPU-s at 1000 Hz (+-15%%)" % (tag, n, cpu),
+              within(n, cpu * 1000, 0.15), run.stderr[-1000:])
+    check_count(ctx, "thread started before goprof", tc, run, out, 1000)
 
 
 def test_config_errors(ctx, tc):
@@ -263,6 +307,7 @@ def run(ctx):
         test_builds_and_endings(ctx, tc)
         test_rates_and_sources(ctx, tc)
         test_thread_shares(ctx, tc)
+        test_thread_before_goprof(ctx, tc)
         test_depth(ctx, tc)
         test_callers_match_go(ctx, tc)
         test_config_errors(ctx, tc)
