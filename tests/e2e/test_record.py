@@ -55,11 +55,11 @@ def check_count(ctx, tag, tc, run, samples, hz, rel=0.15):
               run.stderr[-1500:])
 
 
-def record(ctx, binary, name, args=(), env=None, hz=1000):
+def record(ctx, binary, name, args=(), env=None, hz=1000, seconds=2):
     out = ctx.tmp / (name + ".zst")
     e = {"GOPROF_HZ": str(hz), "GOPROF_OUT": str(out)}
     e.update(env or {})
-    run = ctx.profile([binary, "-seconds", "2"] + list(args), env=e)
+    run = ctx.profile([binary, "-seconds", str(seconds)] + list(args), env=e)
     return run, out
 
 
@@ -195,6 +195,15 @@ def test_callers_match_go(ctx, tc):
 
 
 
+def test_high_rate(ctx, tc):
+    """GOPROF_HZ=10000, above the kernel tick: still one sample per 100 us
+    of CPU time."""
+    binary = ctx.build_workload("ratio", tc)
+    run, out = record(ctx, binary, "%s-10khz" % tc, ["-goroutines", "2"], hz=10000,
+                      seconds=0.75)
+    check_count(ctx, "10000 Hz", tc, run, out, 10000)
+
+
 def prethread_lib(ctx):
     """tests/workloads/prethread built as a shared library (once)."""
     lib = ctx.tmp / "prethread.so"
@@ -308,6 +317,7 @@ def run(ctx):
         test_rates_and_sources(ctx, tc)
         test_thread_shares(ctx, tc)
         test_thread_before_goprof(ctx, tc)
+        test_high_rate(ctx, tc)
         test_depth(ctx, tc)
         test_callers_match_go(ctx, tc)
         test_config_errors(ctx, tc)
