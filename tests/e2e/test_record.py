@@ -204,6 +204,32 @@ def test_high_rate(ctx, tc):
     check_count(ctx, "10000 Hz", tc, run, out, 10000)
 
 
+def section_names(ctx, binary):
+    r = ctx.sh(["readelf", "-SW", binary])
+    return re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", r.stdout, re.M)
+
+
+def test_stripped_pie(ctx, tc):
+    """A stripped PIE binary (-buildmode=pie -ldflags='-s -w'): no symbol
+    table, and where no section names the pclntab either (Go 1.19: it lies
+    inside .data.rel.ro) goprof finds it by scanning for its magic."""
+    binary = ctx.build_workload("ratio", tc, ["-buildmode=pie", "-ldflags=-s -w"],
+                                "ratio-stripped-pie")
+    secs = section_names(ctx, binary)
+    info = ctx.sh([ctx.report, "--info", "--binary", binary])
+    m = re.search(r"^pclntab .* from (.*), \d+ functions$", info.stdout, re.M)
+    named = [n for n in secs if n.endswith("gopclntab")]
+    want = "section " + named[0] if named else "scan for the pclntab magic"
+    ctx.check("%s stripped PIE: no .symtab; the pclntab is found by %s" % (tc, want),
+              secs and ".symtab" not in secs and m and m.group(1) == want,
+              "sections %s\n%s%s" % (secs, info.stdout, info.stderr))
+    run, out = record(ctx, binary, "%s-stripped-pie" % tc, seconds=0.7)
+    ctx.check("%s stripped PIE: program exits 0 under the profiler" % tc, run.rc == 0,
+              run.stderr[-1500:])
+    check_ratio(ctx, "stripped PIE", tc, out)
+    check_count(ctx, "stripped PIE", tc, run, out, 1000)
+
+
 def prethread_lib(ctx):
     """tests/workloads/prethread built as a shared library (once)."""
     lib = ctx.tmp / "prethread.so"
@@ -318,6 +344,7 @@ def run(ctx):
         test_thread_shares(ctx, tc)
         test_thread_before_goprof(ctx, tc)
         test_high_rate(ctx, tc)
+        test_stripped_pie(ctx, tc)
         test_depth(ctx, tc)
         test_callers_match_go(ctx, tc)
         test_config_errors(ctx, tc)
