@@ -230,6 +230,24 @@ def test_stripped_pie(ctx, tc):
     check_count(ctx, "stripped PIE", tc, run, out, 1000)
 
 
+def test_default_output(ctx, tc):
+    """Neither GOPROF_OUT nor GOPROF_HZ set: samples.zst in the working
+    directory, at 100 Hz."""
+    binary = ctx.build_workload("ratio", tc)
+    d = ctx.tmp / ("defaults-%s" % tc)
+    d.mkdir()
+    run = ctx.profile([binary, "-seconds", "1", "-goroutines", "2"], cwd=d)
+    files = sorted(p.name for p in d.iterdir())
+    ctx.check("%s GOPROF_OUT unset: samples.zst in the working directory" % tc,
+              files == ["samples.zst"], "files %s\n%s" % (files, run.stderr[-1000:]))
+    if files != ["samples.zst"]:
+        return
+    top = ctx.goprof_report(["--format=top", d / "samples.zst"])
+    ctx.check("%s GOPROF_HZ unset: the file says 100 Hz" % tc,
+              re.search(r"^Rate:\s+100 Hz ", top.stdout, re.M), top.stdout[:600] + top.stderr)
+    check_count(ctx, "defaults", tc, run, d / "samples.zst", 100)
+
+
 def prethread_lib(ctx):
     """tests/workloads/prethread built as a shared library (once)."""
     lib = ctx.tmp / "prethread.so"
@@ -345,6 +363,7 @@ def run(ctx):
         test_thread_before_goprof(ctx, tc)
         test_high_rate(ctx, tc)
         test_stripped_pie(ctx, tc)
+        test_default_output(ctx, tc)
         test_depth(ctx, tc)
         test_callers_match_go(ctx, tc)
         test_config_errors(ctx, tc)
