@@ -192,7 +192,16 @@ def test_callers_match_go(ctx, tc):
     ctx.check("%s: --addr2line matches runtime.CallersFrames (%d PCs, inlined frames included)"
               % (tc, len(flat)), len(flat) >= 15 and not mismatches,
               "\n".join(mismatches[:10]) + r.stderr)
-
+    # The same addresses as arguments (0x-prefixed this time) and without
+    # -a: the same frames without the address lines; an address that is
+    # not hex, or not in any function, gets "??" lines as in addr2line.
+    args = ["0x%x" % (pc - 1) for pc, _ in flat] + ["zz", "0x1"]
+    p = ctx.sh([ctx.report, "--addr2line", "--binary", binary] + args)
+    want = "".join(l + "\n" for l in lines if not l.startswith("0x")) + "??\n??:0\n" * 2
+    ctx.check("%s: --addr2line ADDR... without -a prints the same frames, no addresses" % tc,
+              p.returncode == 0 and p.stdout == want and len(lines) > len(flat),
+              "rc %d\ngot:\n%s\nwant:\n%s%s" % (p.returncode, p.stdout[:1500], want[:1500],
+                                                p.stderr))
 
 
 def test_high_rate(ctx, tc):
