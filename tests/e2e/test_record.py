@@ -213,6 +213,22 @@ def test_high_rate(ctx, tc):
     check_count(ctx, "10000 Hz", tc, run, out, 10000)
 
 
+def test_unwind_none(ctx, tc):
+    """GOPROF_UNWIND=none, the benchmark's floor: every signal is counted,
+    no stack is recorded."""
+    binary = ctx.build_workload("ratio", tc)
+    run, out = record(ctx, binary, "%s-unwind-none" % tc, ["-goroutines", "2"],
+                      {"GOPROF_UNWIND": "none"}, seconds=0.5)
+    r = ctx.goprof_report(["--format=raw", out])
+    m = re.search(r"^file .* unwind 5 complete 1\ncounters signals (\d+) samples (\d+) ",
+                  r.stdout, re.M)
+    stacks = [l for l in r.stdout.splitlines() if l.startswith("stack ")]
+    ctx.check("%s GOPROF_UNWIND=none: %s signals counted for %.2f CPU-s at 1000 Hz (+-15%%), "
+              "no stacks" % (tc, m and m.group(1), run.cpu),
+              run.rc == 0 and m and within(int(m.group(1)), run.cpu * 1000, 0.15) and
+              m.group(2) == "0" and not stacks, r.stdout[:1000] + r.stderr + run.stderr)
+
+
 def section_names(ctx, binary):
     r = ctx.sh(["readelf", "-SW", binary])
     return re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", r.stdout, re.M)
@@ -373,6 +389,7 @@ def run(ctx):
         test_high_rate(ctx, tc)
         test_stripped_pie(ctx, tc)
         test_default_output(ctx, tc)
+        test_unwind_none(ctx, tc)
         test_depth(ctx, tc)
         test_callers_match_go(ctx, tc)
         test_config_errors(ctx, tc)
