@@ -49,7 +49,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LINK)
 	    -o $@ tests/fuzz/fuzz_$*.c $(FUZZ_LINK) $(REPORT_LIBS)
 
 # Seeds the binary reader's corpus with small synthetic Go executables.
-$(B)/fuzz/mkseed_elf: tests/fuzz/mkseed_elf.c tests/unit/synth_pclntab.c
+$(B)/fuzz/mkseed_elf: tests/fuzz/mkseed_elf.c tests/unit/synth_pclntab.c tests/unit/synth_elf.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $^
 

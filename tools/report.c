@@ -56,7 +56,7 @@ int report_wait_file(const char *path, double secs, bool quiet, char *err, size_
         if (el >= secs) {
             close(fd);
             snprintf(err, errlen,
-                     "%s: still being written after %.0f s (is the profiled program still "
+                     "%s: still being written after %g s (is the profiled program still "
                      "running?); stop it, wait longer with --wait=SECONDS, or read what is "
                      "there with --no-wait", path, secs);
             return -1;

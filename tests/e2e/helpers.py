@@ -8,8 +8,13 @@ def folded(ctx, sample_files, *args):
     r = ctx.goprof_report(["--format=folded"] + list(args) + [str(f) for f in sample_files])
     if r.returncode != 0:
         raise RuntimeError("goprof-report failed: " + r.stderr)
+    return parse_folded(r.stdout)
+
+
+def parse_folded(text):
+    """[(frames root-first, count)] of folded output."""
     out = []
-    for line in r.stdout.splitlines():
+    for line in text.splitlines():
         stack, _, n = line.rpartition(" ")
         out.append((stack.split(";"), int(n)))
     return out

@@ -55,11 +55,11 @@ def check_count(ctx, tag, tc, run, samples, hz, rel=0.15):
               run.stderr[-1500:])
 
 
-def record(ctx, binary, name, args=(), env=None, hz=1000):
+def record(ctx, binary, name, args=(), env=None, hz=1000, seconds=2):
     out = ctx.tmp / (name + ".zst")
     e = {"GOPROF_HZ": str(hz), "GOPROF_OUT": str(out)}
     e.update(env or {})
-    run = ctx.profile([binary, "-seconds", "2"] + list(args), env=e)
+    run = ctx.profile([binary, "-seconds", str(seconds)] + list(args), env=e)
     return run, out
 
 
@@ -115,17 +115,23 @@ def test_rates_and_sources(ctx, tc):
     check_count(ctx, "via /usr/bin/time", tc, run, out, 1000)
 
 
+def thread_samples(ctx, out):
+    """{tid: samples} of a sample file."""
+    per = {}
+    for frames, n in folded(ctx, [out], "--group-by=thread"):
+        m = re.match(r"thread (\d+)", frames[0])
+        if m:
+            per[int(m.group(1))] = per.get(int(m.group(1)), 0) + n
+    return per
+
+
 def test_thread_shares(ctx, tc):
     """Each busy thread gets its share: 4 goroutines locked to 4 threads on
     2 cores; each thread's samples match its own CPU time."""
     binary = ctx.build_workload("ratio", tc)
     run, out = record(ctx, binary, "%s-threads" % tc, ["-lock"])
     cpu = {int(t): float(s) for t, s in re.findall(r"thread (\d+) cpu ([\d.]+)", run.stdout)}
-    per = {}
-    for frames, n in folded(ctx, [out], "--group-by=thread"):
-        m = re.match(r"thread (\d+)", frames[0])
-        if m:
-            per[int(m.group(1))] = per.get(int(m.group(1)), 0) + n
+    per = thread_samples(ctx, out)
     bad = ["tid %d: %d samples for %.3f CPU-s" % (t, per.get(t, 0), c)
            for t, c in cpu.items() if not within(per.get(t, 0), c * 1000, 0.15)]
     ctx.check("%s: each of 4 busy threads gets its share (+-15%%)" % tc,
@@ -186,6 +192,122 @@ def test_callers_match_go(ctx, tc):
     ctx.check("%s: --addr2line matches runtime.CallersFrames (%d PCs, inlined frames included)"
               % (tc, len(flat)), len(flat) >= 15 and not mismatches,
               "\n".join(mismatches[:10]) + r.stderr)
+    # The same addresses as arguments (0x-prefixed this time) and without
+    # -a: the same frames without the address lines; an address that is
+    # not hex, or not in any function, gets "??" lines as in addr2line.
+    args = ["0x%x" % (pc - 1) for pc, _ in flat] + ["zz", "0x1"]
+    p = ctx.sh([ctx.report, "--addr2line", "--binary", binary] + args)
+    want = "".join(l + "\n" for l in lines if not l.startswith("0x")) + "??\n??:0\n" * 2
+    ctx.check("%s: --addr2line ADDR... without -a prints the same frames, no addresses" % tc,
+              p.returncode == 0 and p.stdout == want and len(lines) > len(flat),
+              "rc %d\ngot:\n%s\nwant:\n%s%s" % (p.returncode, p.stdout[:1500], want[:1500],
+                                                p.stderr))
+
+
+def test_high_rate(ctx, tc):
+    """GOPROF_HZ=10000, above the kernel tick: still one sample per 100 us
+    of CPU time."""
+    binary = ctx.build_workload("ratio", tc)
+    run, out = record(ctx, binary, "%s-10khz" % tc, ["-goroutines", "2"], hz=10000,
+                      seconds=0.75)
+    check_count(ctx, "10000 Hz", tc, run, out, 10000)
+
+
+def test_unwind_none(ctx, tc):
+    """GOPROF_UNWIND=none, the benchmark's floor: every signal is counted,
+    no stack is recorded."""
+    binary = ctx.build_workload("ratio", tc)
+    run, out = record(ctx, binary, "%s-unwind-none" % tc, ["-goroutines", "2"],
+                      {"GOPROF_UNWIND": "none"}, seconds=0.5)
+    r = ctx.goprof_report(["--format=raw", out])
+    m = re.search(r"^file .* unwind 5 complete 1\ncounters signals (\d+) samples (\d+) ",
+                  r.stdout, re.M)
+    stacks = [l for l in r.stdout.splitlines() if l.startswith("stack ")]
+    ctx.check("%s GOPROF_UNWIND=none: %s signals counted for %.2f CPU-s at 1000 Hz (+-15%%), "
+              "no stacks" % (tc, m and m.group(1), run.cpu),
+              run.rc == 0 and m and within(int(m.group(1)), run.cpu * 1000, 0.15) and
+              m.group(2) == "0" and not stacks, r.stdout[:1000] + r.stderr + run.stderr)
+
+
+def section_names(ctx, binary):
+    r = ctx.sh(["readelf", "-SW", binary])
+    return re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", r.stdout, re.M)
+
+
+def test_stripped_pie(ctx, tc):
+    """A stripped PIE binary (-buildmode=pie -ldflags='-s -w'): no symbol
+    table, and where no section names the pclntab either (Go 1.19: it lies
+    inside .data.rel.ro) goprof finds it by scanning for its magic."""
+    binary = ctx.build_workload("ratio", tc, ["-buildmode=pie", "-ldflags=-s -w"],
+                                "ratio-stripped-pie")
+    secs = section_names(ctx, binary)
+    info = ctx.sh([ctx.report, "--info", "--binary", binary])
+    m = re.search(r"^pclntab .* from (.*), \d+ functions$", info.stdout, re.M)
+    named = [n for n in secs if n.endswith("gopclntab")]
+    want = "section " + named[0] if named else "scan for the pclntab magic"
+    ctx.check("%s stripped PIE: no .symtab; the pclntab is found by %s" % (tc, want),
+              secs and ".symtab" not in secs and m and m.group(1) == want,
+              "sections %s\n%s%s" % (secs, info.stdout, info.stderr))
+    run, out = record(ctx, binary, "%s-stripped-pie" % tc, seconds=0.7)
+    ctx.check("%s stripped PIE: program exits 0 under the profiler" % tc, run.rc == 0,
+              run.stderr[-1500:])
+    check_ratio(ctx, "stripped PIE", tc, out)
+    check_count(ctx, "stripped PIE", tc, run, out, 1000)
+
+
+def test_default_output(ctx, tc):
+    """Neither GOPROF_OUT nor GOPROF_HZ set: samples.zst in the working
+    directory, at 100 Hz."""
+    binary = ctx.build_workload("ratio", tc)
+    d = ctx.tmp / ("defaults-%s" % tc)
+    d.mkdir()
+    run = ctx.profile([binary, "-seconds", "1", "-goroutines", "2"], cwd=d)
+    files = sorted(p.name for p in d.iterdir())
+    ctx.check("%s GOPROF_OUT unset: samples.zst in the working directory" % tc,
+              files == ["samples.zst"], "files %s\n%s" % (files, run.stderr[-1000:]))
+    if files != ["samples.zst"]:
+        return
+    top = ctx.goprof_report(["--format=top", d / "samples.zst"])
+    ctx.check("%s GOPROF_HZ unset: the file says 100 Hz" % tc,
+              re.search(r"^Rate:\s+100 Hz ", top.stdout, re.M), top.stdout[:600] + top.stderr)
+    check_count(ctx, "defaults", tc, run, d / "samples.zst", 100)
+
+
+def prethread_lib(ctx):
+    """tests/workloads/prethread built as a shared library (once)."""
+    lib = ctx.tmp / "prethread.so"
+    if not lib.exists():
+        r = ctx.sh([os.environ.get("CC", "gcc"), "-O2", "-Wall", "-Wextra", "-Werror", "-shared",
+                    "-fPIC", "-o", lib, ctx.repo / "tests/workloads/prethread/prethread.c",
+                    "-lpthread"])
+        if r.returncode != 0:
+            raise RuntimeError("building prethread.so failed:\n" + r.stderr)
+    return lib
+
+
+def test_thread_before_goprof(ctx, tc):
+    """A thread that exists before goprof's constructor runs is sampled
+    (arm_others in preload/threads.c). The prethread library, preloaded
+    after libgoprof.so so that its constructor runs first, starts a thread
+    that burns 0.3 s of CPU; the torture workload burns on one goroutine
+    until that thread is done. The thread's samples match its CPU time."""
+    binary = ctx.build_workload("torture", tc)
+    out, done = ctx.tmp / ("%s-prethread.zst" % tc), ctx.tmp / ("%s-prethread.done" % tc)
+    run = ctx.profile([binary, "-goroutines", "1", "-seconds", "30", "-until", done],
+                      env={"LD_PRELOAD": "%s %s" % (ctx.lib, prethread_lib(ctx)),
+                           "GOPROF_HZ": "1000", "GOPROF_OUT": str(out),
+                           "PRETHREAD_DONE": str(done)})
+    m = re.search(r"^prethread (\d+) cpu ([\d.]+) goprof_first (-?\d)$", run.stdout, re.M)
+    tag = "%s thread started before goprof" % tc
+    ctx.check("%s: it was created before goprof's constructor ran" % tag,
+              m and m.group(3) == "0", run.stdout + run.stderr[-1000:])
+    if not m:
+        return
+    tid, cpu = int(m.group(1)), float(m.group(2))
+    n = thread_samples(ctx, out).get(tid, 0)
+    ctx.check("%s: %d samples for its %.3f CPU-s at 1000 Hz (+-15%%)" % (tag, n, cpu),
+              within(n, cpu * 1000, 0.15), run.stderr[-1000:])
+    check_count(ctx, "thread started before goprof", tc, run, out, 1000)
 
 
 def test_config_errors(ctx, tc):
@@ -263,6 +385,11 @@ def run(ctx):
         test_builds_and_endings(ctx, tc)
         test_rates_and_sources(ctx, tc)
         test_thread_shares(ctx, tc)
+        test_thread_before_goprof(ctx, tc)
+        test_high_rate(ctx, tc)
+        test_stripped_pie(ctx, tc)
+        test_default_output(ctx, tc)
+        test_unwind_none(ctx, tc)
         test_depth(ctx, tc)
         test_callers_match_go(ctx, tc)
         test_config_errors(ctx, tc)

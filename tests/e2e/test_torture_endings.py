@@ -8,8 +8,6 @@ import signal
 import torture
 from torture import count_detail, count_ok, job
 
-ZMAGIC = b"\x28\xb5\x2f\xfd"  # starts every zstd frame, one per block
-
 # -end value, extra environment, the exit statuses it may have
 ENDINGS = [
     ("throw", {}, (2,), "fatal error: concurrent map writes"),
@@ -60,7 +58,7 @@ def collector_killed(ctx, tc, binary):
     out = ctx.tmp / ("%s-collector-killed.zst" % tc)
     def written_samples(elapsed):
         # a frame of samples after the first (header) one: kill mid-run
-        return elapsed >= 1.2 and out.exists() and out.read_bytes().count(ZMAGIC) >= 2
+        return elapsed >= 1.2 and torture.blocks(out) >= 2
 
     r = torture.run(ctx, [binary, "-seconds", "3"], env={"GOPROF_OUT": str(out)},
                     kill_collector_after=written_samples)

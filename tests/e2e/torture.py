@@ -22,6 +22,15 @@ import traceback
 HZ = 1000
 LO, HI = 0.95, 1.10
 SUMMARY = re.compile(r"goprof: (\d+) samples written, (\d+) dropped, (\d+) threads seen, file (\S+)")
+ZMAGIC = b"\x28\xb5\x2f\xfd"  # starts every zstd frame, one per block
+
+
+def blocks(path):
+    """How many blocks (zstd frames) of path the collector has begun."""
+    try:
+        return path.read_bytes().count(ZMAGIC)
+    except OSError:
+        return 0
 
 
 def binary(ctx, tc, flags=(), name=None):
@@ -68,9 +77,44 @@ def collector_of(pid):
     return None
 
 
+def written(f):
+    """What the program has written so far to f, a file it shares with us:
+    read without moving the offset it writes at (a seek would make its
+    next write land on what it wrote before)."""
+    return os.pread(f.fileno(), os.fstat(f.fileno()).st_size, 0).decode(errors="replace")
+
+
+class Live:
+    """What a tick function sees of the program while it runs."""
+
+    def __init__(self, pid, t0, out):
+        self.pid = pid
+        self.t0 = t0
+        self._out = out
+
+    @property
+    def elapsed(self):
+        return time.monotonic() - self.t0
+
+    def stdout(self):
+        """What the program has written to stdout so far."""
+        return written(self._out)
+
+    def collector(self):
+        return collector_of(self.pid)
+
+    def cpu(self):
+        """CPU seconds the program has used so far (all its threads)."""
+        try:
+            f = open("/proc/%d/stat" % self.pid).read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
         kill_collector_after=None, limits=(), timeout=90, cwd=None, extra_preload=(),
-        watch=None):
+        watch=None, tick=None):
     """Runs argv, with goprof preloaded unless preload is False. GOPROF_*
     and LD_PRELOAD of the caller's environment are dropped; env adds to it.
     kill_after: SIGKILL the program after that many seconds.
@@ -78,7 +122,8 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
     or, when it is a function of the elapsed time, as soon as it says so.
     limits: prlimit(1) options for the program (and so for its collector),
     such as "--fsize=8192"; core dumps are always off.
-    watch: called every 5 ms with the stderr written so far."""
+    watch: called every 5 ms with the stderr written so far.
+    tick: called every 5 ms with a Live view of the running program."""
     full = {k: v for k, v in os.environ.items()
             if not k.startswith("GOPROF_") and k != "LD_PRELOAD"}
     full.setdefault("GOPROF_HZ", str(HZ))
@@ -94,6 +139,7 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
     p = subprocess.Popen(argv, stdout=out, stderr=err, env=full, cwd=cwd or ctx.tmp,
                          start_new_session=True)
     killed = collector_killed = False
+    live = Live(p.pid, t0, out)
     while True:
         wpid, status, ru = os.wait4(p.pid, os.WNOHANG)
         if wpid == p.pid:
@@ -110,8 +156,9 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
                 os.kill(c, signal.SIGKILL)
             collector_killed = True
         if watch:
-            err.seek(0)
-            watch(err.read().decode(errors="replace"))
+            watch(written(err))
+        if tick:
+            tick(live)
         if el > timeout:
             os.killpg(p.pid, signal.SIGKILL)
             os.waitpid(p.pid, 0)
