@@ -61,5 +61,16 @@ def pprof_traces(ctx, profile):
     return traces
 
 
+def build_id(ctx, binary):
+    """The build id goprof records for a binary: the GNU one (readelf -n),
+    or Go's own (go tool buildid) when there is none."""
+    r = ctx.sh(["readelf", "-n", "--wide", binary])
+    m = re.search(r"Build ID: ([0-9a-f]+)", r.stdout)
+    if m:
+        return m.group(1)
+    r = ctx.sh([ctx.toolchains[0].go, "tool", "buildid", binary])
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
 def within(value, expected, rel):
     return expected > 0 and abs(value - expected) <= rel * expected
