@@ -9,8 +9,6 @@ import signal
 import torture
 from torture import count_detail, count_ok, job
 
-ZMAGIC = b"\x28\xb5\x2f\xfd"  # starts every zstd frame, one per block
-
 # -end value, extra environment, the exit statuses it may have, what it
 # must print (the program's last line, or the runtime's own message)
 ENDINGS = [
@@ -64,12 +62,8 @@ def collector_killed(ctx, tc, binary):
     says how much; the collector drains the ring every 10 ms, so a few
     recorded samples may not have reached the block yet)."""
     out = ctx.tmp / ("%s-collector-killed.zst" % tc)
-    def written_samples(elapsed):
-        # a frame of samples after the first (header) one: kill mid-run
-        return elapsed >= 1.2 and out.exists() and out.read_bytes().count(ZMAGIC) >= 2
-
     r = torture.run(ctx, [binary, "-seconds", "3"], env={"GOPROF_OUT": str(out)},
-                    kill_collector_after=written_samples)
+                    kill_collector_after=torture.once_a_block_is_written(out, 1.2))
     f = torture.FileInfo(ctx, out)
     recorded = f.counters.get("samples", 0)
     rep = ctx.goprof_report(["--format=folded", out])

@@ -123,6 +123,19 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
     return r
 
 
+ZMAGIC = b"\x28\xb5\x2f\xfd"  # starts every zstd frame, one per block
+
+
+def once_a_block_is_written(out, after):
+    """For run(kill_collector_after=): true once `after` seconds have
+    passed and the collector has written a block of samples to out (a
+    zstd frame after the header's): the collector is then killed mid-run,
+    with something to recover."""
+    def ready(elapsed):
+        return elapsed >= after and out.exists() and out.read_bytes().count(ZMAGIC) >= 2
+    return ready
+
+
 class FileInfo:
     """What goprof-report --format=raw says about a sample file."""
 
