@@ -23,6 +23,7 @@ WIDTH = 1200
 XPAD = 10
 BURN = "main.(*Tëst).Bürn"
 CSPIN = "c_spin"
+CTHREAD = "views-cthread"  # the workload's C thread, the only thread so named
 
 
 # ---- reading the outputs ---------------------------------------------------
@@ -513,13 +514,35 @@ def test_filters(ctx, tc, zst, prof, rec, ratio_files):
               (tc, by_thread[tid], BURN),
               tid and total(one) == by_thread[tid] > 0 and burn >= 0.9 * total(one),
               "parts %s, %d of %d in %s" % (parts, burn, total(one), BURN))
-    two = total(folded(ctx, [zst], "--thread=%s,%s" % (parts.get("method"), parts.get("cgo"))))
-    name, named = names.most_common(1)[0]
-    byname = total(folded(ctx, [zst], "--thread=%s" % name))
-    ctx.check("%s filters: --thread lists and names" % tc,
-              two == by_thread[parts.get("method")] + by_thread[parts.get("cgo")] and
-              byname == named > 0 and len(names) > 1 or byname == n,
-              "%d %d %s" % (two, byname, names))
+
+    # Each --thread filter must keep exactly the stacks, thread by thread,
+    # that the unfiltered recording has on the threads it names: TIDs, a
+    # thread name (the C thread's; Go's threads all have the program's),
+    # and both, the option repeated.
+    grouped = folded_counter(ctx, [zst], "--group-by=thread")
+
+    def of_threads(keep):
+        return collections.Counter({s: k for s, k in grouped.items()
+                                    if keep(*re.match(r"thread (\d+)(?: \((.*)\))?$",
+                                                      s.split(";")[0]).groups())})
+    method, cgo = parts.get("method"), parts.get("cgo")
+    for what, args, keep in (
+            ("two TIDs, comma-separated", ["--thread=%s,%s" % (method, cgo)],
+             lambda t, name: t in (method, cgo)),
+            ("a thread name", ["--thread=" + CTHREAD], lambda t, name: name == CTHREAD),
+            ("a TID and a name, the option repeated",
+             ["--thread=%s" % cgo, "--thread=" + CTHREAD],
+             lambda t, name: t == cgo or name == CTHREAD)):
+        want = of_threads(keep)
+        got = folded_counter(ctx, [zst], "--group-by=thread", *args)
+        threads = sorted({s.split(";")[0] for s in want})
+        ctx.check("%s filters: --thread with %s keeps exactly the %d samples of %s" %
+                  (tc, what, sum(want.values()), ", ".join(threads)),
+                  got == want and 0 < sum(want.values()) < n and
+                  len(threads) == (1 if what == "a thread name" else 2),
+                  "names %s; %s: got %d samples, %d stacks differ" %
+                  (dict(names), args, sum(got.values()),
+                   len(set(got.items()) ^ set(want.items()))))
 
     by_g = collections.Counter()
     for frames, k in folded(ctx, [zst], "--group-by=goroutine"):
