@@ -10,6 +10,7 @@ import re
 import resource
 import shlex
 import shutil
+import subprocess
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -24,6 +25,13 @@ XPAD = 10
 BURN = "main.(*Tëst).Bürn"
 CSPIN = "c_spin"
 CTHREAD = "views-cthread"  # the workload's C thread, the only thread so named
+
+
+# The format -o infers from the file's name: (extension, the --format it
+# stands for); the last is any other name, which gets the default.
+EXTENSIONS = [(".pb.gz", "pprof"), (".pb", "pprof"), (".pprof", "pprof"),
+              (".folded", "folded"), (".txt", "folded"), (".collapsed", "folded"),
+              (".svg", "svg"), (".data", "pprof")]
 
 
 # ---- reading the outputs ---------------------------------------------------
@@ -280,6 +288,40 @@ def test_svg_file(ctx, tc, zst, prof):
               "samples (%d functions)" % (tc, len(first)),
               r.returncode == 0 and root_ok and BURN in first and not bad, str(bad[:5]))
     return svg
+
+
+def test_width_range(ctx, tc, zst):
+    """--width takes the range --help states, and nothing outside it."""
+    help_ = ctx.sh([ctx.report, "--help"]).stdout
+    m = re.search(r"--width PIXELS .*?(\d+)-(\d+)", help_)
+    lo, hi = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    wrong = []
+    for width, ok in ((lo, True), (lo - 1, False), (hi, True), (hi + 1, False)):
+        svg = ctx.tmp / ("%s-width-%d.svg" % (tc, width))
+        r = ctx.goprof_report(["-o", svg, "--width=%d" % width, zst])
+        if (r.returncode == 0) != ok or (ok and ET.parse(str(svg)).getroot().get("width")
+                                         != str(width)):
+            wrong.append("--width=%d: exit %d %s" % (width, r.returncode, r.stderr))
+    ctx.check("%s svg: --width takes %d to %d, as --help says, and refuses %d and %d" %
+              (tc, lo, hi, lo - 1, hi + 1), m and lo < hi and not wrong, "\n".join(wrong))
+
+
+def test_output_names(ctx, tc, zst):
+    """-o FILE writes, byte for byte, what --format=FORMAT writes to stdout
+    for the FORMAT FILE's extension stands for."""
+    want, wrong = {}, []
+    for ext, fmt in EXTENSIONS:
+        if fmt not in want:
+            want[fmt] = subprocess.run([str(ctx.report), "--format=" + fmt, str(zst)],
+                                       capture_output=True, timeout=120).stdout
+        out = ctx.tmp / ("%s-out%s" % (tc, ext))
+        r = ctx.goprof_report(["-o", out, zst])
+        if r.returncode != 0 or not out.exists() or out.read_bytes() != want[fmt]:
+            wrong.append("%s: exit %d, not the %s output %s" % (ext, r.returncode, fmt, r.stderr))
+    ctx.check("%s -o FILE: the format follows the extension (%s)" %
+              (tc, ", ".join("%s %s" % e for e in EXTENSIONS)),
+              not wrong and len(set(want.values())) == 3 and all(want.values()),
+              "\n".join(wrong))
 
 
 # ---- flame graph, in the browser ---------------------------------------------
@@ -782,6 +824,13 @@ def test_docs(ctx):
         ctx.check("%s: every option (%d) in --help and the README" % (tool, len(opts)),
                   len(opts) > 3 and not missing_help and not missing_readme,
                   "not in --help: %s; not in README: %s" % (missing_help, missing_readme))
+    help_ = ctx.sh([ctx.report, "--help"]).stdout
+    named = [e for e, _ in EXTENSIONS[:-1]]
+    ctx.check("goprof-report: every extension -o understands (%s) in --help and the README" %
+              " ".join(named), all(e in help_ and "`%s`" % e in readme for e in named),
+              "not in --help: %s; not in README: %s" % (
+                  [e for e in named if e not in help_],
+                  [e for e in named if "`%s`" % e not in readme]))
     shot = re.search(r"!\[[^\]]*\]\((docs/[^)]+\.png)\)", readme)
     ctx.check("README shows a flame graph screenshot",
               shot and (ctx.repo / shot.group(1)).stat().st_size > 10000)
@@ -800,6 +849,8 @@ def run(ctx):
         r = ctx.goprof_report(["-o", prof, zst])
         ctx.check("%s goprof-report writes pprof" % tc, r.returncode == 0, r.stderr)
         svg = test_svg_file(ctx, tc, zst, prof)
+        test_width_range(ctx, tc, zst)
+        test_output_names(ctx, tc, zst)
         if svg and i == 0:
             test_browser(ctx, tc, svg, prof)
         test_top(ctx, tc, zst, prof, rec)
