@@ -656,6 +656,17 @@ def go_build(ctx, tc, src, out, flags=(), cgo=True):
 def test_record(ctx, tc, ratio):
     r = ctx.sh([ctx.build / "goprof-record", "--help"])
     ctx.check("goprof-record --help", r.returncode == 0 and "usage: goprof-record" in r.stdout)
+    v = [ctx.sh([ctx.build / t, "--version"]) for t in ("goprof-record", "goprof-report")]
+    m = [re.fullmatch(r"%s (\d+\.\d+\.\d+)\n" % t, x.stdout)
+         for t, x in zip(("goprof-record", "goprof-report"), v)]
+    ctx.check("goprof-record --version: one line with the version, goprof-report's too",
+              all(x.returncode == 0 for x in v) and all(m) and
+              m[0].group(1) == m[1].group(1), v[0].stdout + v[1].stdout)
+    p, out = record(ctx, ratio, "%s-quiet" % tc, hz=500, extra=["-q"])
+    ctx.check("%s goprof-record -q: nothing on stderr (the collector's summary neither), "
+              "the samples recorded" % tc,
+              p.returncode == 0 and p.stderr == "" and total(folded(ctx, [out])) > 0,
+              p.stderr)
     p, out = record(ctx, ratio, "%s-rec" % tc, ["-end", "exit"], hz=500, extra=["-d", "4"])
     m = re.search(r"samples in (\S+)", p.stderr)
     ctx.check("%s goprof-record: exit status 3 kept, says where the samples are" % tc,
@@ -706,11 +717,20 @@ def test_record(ctx, tc, ratio):
             if r.returncode == 0 and zst.exists() else []
         ctx.check("%s goprof-record: the suggested fix (%s) records" % (tc, fix),
                   b.returncode == 0 and sum(spin) > 500, b.stderr + r.stderr)
-    r = ctx.sh([ctx.build / "goprof-record", "no-such-program-goprof"])
-    r2 = ctx.sh([ctx.build / "goprof-record", "./no-such-file"], cwd=ctx.tmp)
-    ctx.check("goprof-record: refuses a missing program (127)",
-              r.returncode == 127 and "not found" in r.stderr and r2.returncode == 127 and
-              "no such file" in r2.stderr, r.stderr + r2.stderr)
+    # the cause and a fix, even with -q (errors are all it prints)
+    missing = [ctx.sh([ctx.build / "goprof-record", "-q", prog], cwd=ctx.tmp) for prog in
+               ("no-such-program-goprof", "./no-such-file", "./env")]
+    says = ["no-such-program-goprof: command not found in PATH",
+            "./no-such-file: No such file or directory", "./env: No such file or directory"]
+    fixes = ["give its path (e.g. ./no-such-program-goprof)", "give the program's right path",
+             "run the %s found in PATH: goprof-record env" % shutil.which("env")]
+    ctx.check("goprof-record: refuses a missing program (127) with the cause and a fix: not in "
+              "PATH, a path that is not there, one whose name is in PATH",
+              all(r.returncode == 127 and "goprof-record: " + c in r.stderr and
+                  re.search(r"^  Fix: .*" + re.escape(f), r.stderr, re.M)
+                  for r, c, f in zip(missing, says, fixes)) and
+              all("current directory, %s" % ctx.tmp.resolve() in r.stderr for r in missing[1:]),
+              "".join(r.stderr for r in missing))
     r = ctx.sh([ctx.build / "goprof-record", "-o", "/proc/goprof-no-dir/x.zst", ratio])
     ctx.check("goprof-record: refuses an unwritable output path, with the fix",
               r.returncode == 125 and "cannot write" in r.stderr and "-o FILE" in r.stderr,
