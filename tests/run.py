@@ -179,6 +179,11 @@ class Ctx:
         p.returncode = os.waitstatus_to_exitcode(status)
         return Run(p.returncode, ru.ru_utime + ru.ru_stime, wall, out, err)
 
+    def go_env(self, tc, extra=None):
+        """The environment that builds with toolchain tc, and nothing else
+        (no LD_PRELOAD, no GOPROF_*)."""
+        return go_env(tc.go, extra)
+
     def goprof_report(self, args, timeout=120):
         return self.sh([self.report] + list(args), timeout=timeout)
 

@@ -1,6 +1,12 @@
 """Shared helpers of the end-to-end modules: reading goprof's outputs and
 go tool pprof's views of them."""
+import collections
 import re
+
+# The ratio workload's three burners and their share of its CPU time.
+BURNS = {"main.burnA": 1 / 7, "main.burnB": 2 / 7, "main.burnC": 4 / 7}
+TOP_ROW = re.compile(r"^\s*(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)\s+([\d.]+)%\s+(.+?)"
+                     r"( \((partial-)?inline\))?$")
 
 
 def folded(ctx, sample_files, *args):
@@ -13,6 +19,17 @@ def folded(ctx, sample_files, *args):
         stack, _, n = line.rpartition(" ")
         out.append((stack.split(";"), int(n)))
     return out
+
+
+def top_rows(text):
+    """{function: (flat, cum)} of a top table (ours or go tool pprof's),
+    in its order."""
+    rows = collections.OrderedDict()
+    for line in text.splitlines():
+        m = TOP_ROW.match(line)
+        if m:
+            rows[m.group(6)] = (int(m.group(1)), int(m.group(4)))
+    return rows
 
 
 def total(stacks):

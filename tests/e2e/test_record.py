@@ -6,9 +6,8 @@ import re
 import shutil
 import time
 
-from helpers import build_id, folded, pprof, pprof_top, pprof_traces, total, within
+from helpers import BURNS, build_id, folded, pprof, pprof_top, pprof_traces, total, within
 
-BURNS = {"main.burnA": 1 / 7, "main.burnB": 2 / 7, "main.burnC": 4 / 7}
 SUMMARY = re.compile(r"goprof: (\d+) samples written, (\d+) dropped, (\d+) threads seen, file (\S+)")
 
 

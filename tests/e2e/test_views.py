@@ -15,11 +15,9 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 import cdp
-from helpers import folded, pprof, total, within
+from helpers import folded, pprof, top_rows, total, within
 
 SVG = "{http://www.w3.org/2000/svg}"
-TOP_ROW = re.compile(r"^\s*(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)\s+([\d.]+)%\s+(.+?)"
-                     r"( \((partial-)?inline\))?$")
 WIDTH = 1200
 XPAD = 10
 BURN = "main.(*Tëst).Bürn"
@@ -50,16 +48,6 @@ def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("GOPROF_")}
     env.update(extra)
     return env
-
-
-def top_rows(text):
-    """{function: (flat, cum)} of a top table (ours or go tool pprof's)."""
-    rows = collections.OrderedDict()
-    for line in text.splitlines():
-        m = TOP_ROW.match(line)
-        if m:
-            rows[m.group(6)] = (int(m.group(1)), int(m.group(4)))
-    return rows
 
 
 def pprof_top(ctx, profile):
