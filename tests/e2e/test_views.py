@@ -818,20 +818,39 @@ def test_install(ctx, tc, ratio):
 
 # ---- documentation ------------------------------------------------------------------
 
+def readme_examples(readme, tool):
+    """The command lines of tool in the README's code blocks, as tokens."""
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", readme, re.M | re.S)
+    return [line.split() for b in blocks for line in b.splitlines()
+            if re.search(r"(^|[\s/$])%s\b" % tool, line)]
+
+
+def used_in(option, short, lines):
+    """Whether --option (or its short form -x) is on one of the lines."""
+    return any(t == "--" + option or t.startswith("--%s=" % option) or
+               (short and t.startswith("-" + short) and not t.startswith("--"))
+               for line in lines for t in line)
+
+
 def test_docs(ctx):
     readme = (ctx.repo / "README.md").read_text()
     for tool, sources in (("goprof-report", ["tools/report_main.c", "tools/view_args.c"]),
                           ("goprof-record", ["tools/record_main.c"])):
-        opts = []
+        opts = []  # (long name, short letter or "")
         for s in sources:
-            opts += re.findall(r'\{"([a-z0-9-]+)",\s*(?:no|required)_argument',
-                               (ctx.repo / s).read_text())
+            opts += re.findall(r'\{"([a-z0-9-]+)",\s*(?:no|required)_argument,\s*0,\s*'
+                               r"(?:'(.)')?", (ctx.repo / s).read_text())
         help_ = ctx.sh([ctx.build / tool, "--help"]).stdout
-        missing_help = [o for o in opts if "--" + o not in help_]
-        missing_readme = [o for o in opts if "--" + o not in readme]
+        missing_help = [o for o, _ in opts if "--" + o not in help_]
+        missing_readme = [o for o, _ in opts if "--" + o not in readme]
         ctx.check("%s: every option (%d) in --help and the README" % (tool, len(opts)),
                   len(opts) > 3 and not missing_help and not missing_readme,
                   "not in --help: %s; not in README: %s" % (missing_help, missing_readme))
+        lines = readme_examples(readme, tool)
+        no_example = [o for o, short in opts if o != "help" and not used_in(o, short, lines)]
+        ctx.check("%s: every option but --help is used in an example in the README (%d "
+                  "command lines)" % (tool, len(lines)), len(lines) > 3 and not no_example,
+                  "no example: %s" % no_example)
     help_ = ctx.sh([ctx.report, "--help"]).stdout
     named = [e for e, _ in EXTENSIONS[:-1]]
     ctx.check("goprof-report: every extension -o understands (%s) in --help and the README" %
