@@ -67,7 +67,7 @@ $(B)/tests/%: tests/unit/%.c $(call obj,$(UNIT_LINK))
 unit: $(UNIT_BINS)
 
 # The whole suite: unit tests, then end-to-end tests that build Go
-# workloads with every Go toolchain found. Ends with "N passed, N failed".
+# workloads with every Go toolchain found. Ends with "N passed, N failed, N skipped".
 test: all unit asan fuzz-replay
 	python3 tests/run.py
 

@@ -4,8 +4,10 @@
 It runs every unit test binary (cmocka, build/tests/test_*) and every
 end-to-end module (tests/e2e/test_*.py, each a `run(ctx)` function that
 builds Go workloads with every Go toolchain found and checks what goprof
-records). Each check prints one PASS/FAIL line; the last line is the
-summary "N passed, N failed". Exit status 1 if anything failed.
+records). Each check prints one PASS/FAIL line; a check that cannot run
+here (ctx.skip: it needs root, say) prints a SKIP line with the reason and
+counts neither as passed nor as failed. The last line is the summary
+"N passed, N failed, N skipped". Exit status 1 if anything failed.
 
 Options: -k SUBSTRING runs only the modules/unit binaries whose name
 contains it; -v shows each check's detail even when it passes.
@@ -84,6 +86,7 @@ class Results:
         self.failed = 0
         self.verbose = verbose
         self.failures = []
+        self.skips = []
 
     def record(self, name, ok, detail=""):
         if ok:
@@ -95,6 +98,11 @@ class Results:
             self.failures.append(name)
         print(line, flush=True)
         return ok
+
+    def skip(self, name, why):
+        """A check that did not run: not a pass, and named in the summary."""
+        self.skips.append(name)
+        print("SKIP %s  (%s)" % (name, why), flush=True)
 
 
 class Ctx:
@@ -113,6 +121,9 @@ class Ctx:
 
     def check(self, name, ok, detail=""):
         return self.results.record("%s: %s" % (self.module, name), bool(ok), detail)
+
+    def skip(self, name, why):
+        self.results.skip("%s: %s" % (self.module, name), why)
 
     def sh(self, args, env=None, timeout=120, input=None, cwd=None):
         return subprocess.run([str(a) for a in args], capture_output=True, text=True,
@@ -167,6 +178,11 @@ class Ctx:
         wall = time.monotonic() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
         return Run(p.returncode, ru.ru_utime + ru.ru_stime, wall, out, err)
+
+    def go_env(self, tc, extra=None):
+        """The environment that builds with toolchain tc, and nothing else
+        (no LD_PRELOAD, no GOPROF_*)."""
+        return go_env(tc.go, extra)
 
     def goprof_report(self, args, timeout=120):
         return self.sh([self.report] + list(args), timeout=timeout)
@@ -267,7 +283,10 @@ def main():
     print("     (all tests took %.1f s)" % (time.monotonic() - t0))
     if results.failures:
         print("failed: " + "; ".join(results.failures))
-    print("%d passed, %d failed" % (results.passed, results.failed))
+    if results.skips:
+        print("skipped: " + "; ".join(results.skips))
+    print("%d passed, %d failed, %d skipped" % (results.passed, results.failed,
+                                                len(results.skips)))
     return 1 if results.failed else 0
 
 

@@ -143,13 +143,26 @@ static int find_program(const char *name, char *out, size_t n)
     if (strchr(name, '/')) {
         snprintf(out, n, "%s", name);
         if (access(out, F_OK) != 0) {
-            fprintf(stderr, "goprof-record: %s: no such file\n", name);
+            int err = errno;
+            char cwd[PATH_MAX], found[PATH_MAX];
+            const char *base = strrchr(name, '/') + 1;
+            fprintf(stderr, "goprof-record: %s: %s\n", name, strerror(err));
+            if (name[0] != '/' && getcwd(cwd, sizeof cwd))
+                fprintf(stderr, "  (a relative path is taken from the current directory, "
+                                "%s)\n", cwd);
+            if (*base && search_path(base, found, sizeof found))
+                fprintf(stderr, "  Fix: give the program's right path, or run the %s "
+                                "found in PATH: goprof-record %s\n", found, base);
+            else
+                fprintf(stderr, "  Fix: give the program's right path (build it first if "
+                                "it is not built yet: go build -o %s)\n", name);
             return EXIT_NOT_FOUND;
         }
     } else {
         if (!search_path(name, out, n)) {
-            fprintf(stderr, "goprof-record: %s: command not found in PATH (give its path, "
-                            "e.g. ./%s)\n", name, name);
+            fprintf(stderr, "goprof-record: %s: command not found in PATH\n"
+                            "  Fix: give its path (e.g. ./%s), or add its directory to "
+                            "PATH\n", name, name);
             return EXIT_NOT_FOUND;
         }
     }

@@ -1,6 +1,12 @@
 """Shared helpers of the end-to-end modules: reading goprof's outputs and
 go tool pprof's views of them."""
+import collections
 import re
+
+# The ratio workload's three burners and their share of its CPU time.
+BURNS = {"main.burnA": 1 / 7, "main.burnB": 2 / 7, "main.burnC": 4 / 7}
+TOP_ROW = re.compile(r"^\s*(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)\s+([\d.]+)%\s+(.+?)"
+                     r"( \((partial-)?inline\))?$")
 
 
 def folded(ctx, sample_files, *args):
@@ -18,6 +24,17 @@ def parse_folded(text):
         stack, _, n = line.rpartition(" ")
         out.append((stack.split(";"), int(n)))
     return out
+
+
+def top_rows(text):
+    """{function: (flat, cum)} of a top table (ours or go tool pprof's),
+    in its order."""
+    rows = collections.OrderedDict()
+    for line in text.splitlines():
+        m = TOP_ROW.match(line)
+        if m:
+            rows[m.group(6)] = (int(m.group(1)), int(m.group(4)))
+    return rows
 
 
 def total(stacks):
@@ -64,6 +81,17 @@ def pprof_traces(ctx, profile):
     if cur:
         traces.append(cur)
     return traces
+
+
+def build_id(ctx, binary):
+    """The build id goprof records for a binary: the GNU one (readelf -n),
+    or Go's own (go tool buildid) when there is none."""
+    r = ctx.sh(["readelf", "-n", "--wide", binary])
+    m = re.search(r"Build ID: ([0-9a-f]+)", r.stdout)
+    if m:
+        return m.group(1)
+    r = ctx.sh([ctx.toolchains[0].go, "tool", "buildid", binary])
+    return r.stdout.strip() if r.returncode == 0 else None
 
 
 def within(value, expected, rel):

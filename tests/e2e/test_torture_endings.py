@@ -1,15 +1,20 @@
 """Torture, endings: however the profiled program ends, the file is
-complete and holds at least 95% of the samples its CPU time implies.
-Return from main, os.Exit and a panic are checked by test_record.py; here
-the runtime's throw, a SIGSEGV crash under GOTRACEBACK=crash, log.Fatal,
-SIGKILL from outside, and the collector itself killed."""
+complete and holds at least 95% (and at most 110%) of the samples its CPU
+time implies: return from main, os.Exit, an unrecovered panic, the
+runtime's throw, a SIGSEGV crash under GOTRACEBACK=crash, log.Fatal,
+SIGKILL from outside; and the collector itself killed. (test_record.py
+also checks return, os.Exit and a panic for the burn ratio, at +-15%.)"""
 import signal
 
 import torture
 from torture import count_detail, count_ok, job
 
-# -end value, extra environment, the exit statuses it may have
+# -end value, extra environment, the exit statuses it may have, what it
+# must print (the program's last line, or the runtime's own message)
 ENDINGS = [
+    ("return", {}, (0,), "selfcpu "),
+    ("exit", {}, (3,), "selfcpu "),
+    ("panic", {}, (2,), "panic: torture: deliberate panic"),
     ("throw", {}, (2,), "fatal error: concurrent map writes"),
     ("segv", {"GOTRACEBACK": "crash"}, (-signal.SIGABRT, -signal.SIGSEGV), "SIGSEGV"),
     ("logfatal", {}, (1,), "deliberate log.Fatal"),
@@ -24,8 +29,9 @@ def ending(ctx, tc, binary, end, env, statuses, says):
     f = torture.FileInfo(ctx, out)
     tag = "%s ends with %s" % (tc, end)
     return [
-        ("%s: exit status %s, the runtime's own message" % (tag, r.rc),
-         r.rc in statuses and says in r.stderr, "rc %d\n%s" % (r.rc, r.stderr[-1500:])),
+        ("%s: exit status %s, says %r" % (tag, r.rc, says),
+         r.rc in statuses and says in r.stdout + r.stderr,
+         "rc %d\n%s\n%s" % (r.rc, r.stdout[-500:], r.stderr[-1500:])),
         ("%s: the file is complete, %s" % (tag, count_detail(f.weight, r.cpu)),
          f.ok and f.complete and count_ok(f.weight, r.cpu), repr(f)),
     ]
@@ -56,12 +62,8 @@ def collector_killed(ctx, tc, binary):
     says how much; the collector drains the ring every 10 ms, so a few
     recorded samples may not have reached the block yet)."""
     out = ctx.tmp / ("%s-collector-killed.zst" % tc)
-    def written_samples(elapsed):
-        # a frame of samples after the first (header) one: kill mid-run
-        return elapsed >= 1.2 and torture.blocks(out) >= 2
-
     r = torture.run(ctx, [binary, "-seconds", "3"], env={"GOPROF_OUT": str(out)},
-                    kill_collector_after=written_samples)
+                    kill_collector_after=torture.once_a_block_is_written(out, 1.2))
     f = torture.FileInfo(ctx, out)
     recorded = f.counters.get("samples", 0)
     rep = ctx.goprof_report(["--format=folded", out])

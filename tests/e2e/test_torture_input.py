@@ -15,10 +15,10 @@ import struct
 import subprocess
 
 import torture
+from torture import ZMAGIC
 
-# the zstd frame magic, and a frame of raw blocks with a 4-byte content
-# size and no checksum: enough to wrap any bytes we make up
-ZMAGIC = b"\x28\xb5\x2f\xfd"
+# a zstd frame of raw blocks with a 4-byte content size and no checksum:
+# enough to wrap any bytes we make up
 
 
 def zframe(data, declared=None):

@@ -159,8 +159,8 @@ def full_disk(ctx, tc, binary):
     mnt.mkdir()
     tag = "%s full disk (tmpfs with 8 KiB free)" % tc
     if os.geteuid() != 0:
-        return [("%s: skipped, mounting a tmpfs needs root (CI runs as root; the "
-                 "RLIMIT_FSIZE case checks the same write error)" % tag, True, "")]
+        return [(tag, torture.SKIP, "mounting a tmpfs needs root; CI runs as root, and the "
+                 "RLIMIT_FSIZE case checks the same write error")]
     m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
                        capture_output=True, text=True)
     if m.returncode != 0:

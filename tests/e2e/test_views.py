@@ -10,19 +10,26 @@ import re
 import resource
 import shlex
 import shutil
+import subprocess
 import urllib.parse
 import xml.etree.ElementTree as ET
 
 import cdp
-from helpers import folded, pprof, total, within
+from helpers import folded, pprof, top_rows, total, within
 
 SVG = "{http://www.w3.org/2000/svg}"
-TOP_ROW = re.compile(r"^\s*(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)\s+([\d.]+)%\s+(.+?)"
-                     r"( \((partial-)?inline\))?$")
 WIDTH = 1200
 XPAD = 10
 BURN = "main.(*Tëst).Bürn"
 CSPIN = "c_spin"
+CTHREAD = "views-cthread"  # the workload's C thread, the only thread so named
+
+
+# The format -o infers from the file's name: (extension, the --format it
+# stands for); the last is any other name, which gets the default.
+EXTENSIONS = [(".pb.gz", "pprof"), (".pb", "pprof"), (".pprof", "pprof"),
+              (".folded", "folded"), (".txt", "folded"), (".collapsed", "folded"),
+              (".svg", "svg"), (".data", "pprof")]
 
 
 # ---- reading the outputs ---------------------------------------------------
@@ -41,16 +48,6 @@ def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("GOPROF_")}
     env.update(extra)
     return env
-
-
-def top_rows(text):
-    """{function: (flat, cum)} of a top table (ours or go tool pprof's)."""
-    rows = collections.OrderedDict()
-    for line in text.splitlines():
-        m = TOP_ROW.match(line)
-        if m:
-            rows[m.group(6)] = (int(m.group(1)), int(m.group(4)))
-    return rows
 
 
 def pprof_top(ctx, profile):
@@ -279,6 +276,40 @@ def test_svg_file(ctx, tc, zst, prof):
               "samples (%d functions)" % (tc, len(first)),
               r.returncode == 0 and root_ok and BURN in first and not bad, str(bad[:5]))
     return svg
+
+
+def test_width_range(ctx, tc, zst):
+    """--width takes the range --help states, and nothing outside it."""
+    help_ = ctx.sh([ctx.report, "--help"]).stdout
+    m = re.search(r"--width PIXELS .*?(\d+)-(\d+)", help_)
+    lo, hi = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    wrong = []
+    for width, ok in ((lo, True), (lo - 1, False), (hi, True), (hi + 1, False)):
+        svg = ctx.tmp / ("%s-width-%d.svg" % (tc, width))
+        r = ctx.goprof_report(["-o", svg, "--width=%d" % width, zst])
+        if (r.returncode == 0) != ok or (ok and ET.parse(str(svg)).getroot().get("width")
+                                         != str(width)):
+            wrong.append("--width=%d: exit %d %s" % (width, r.returncode, r.stderr))
+    ctx.check("%s svg: --width takes %d to %d, as --help says, and refuses %d and %d" %
+              (tc, lo, hi, lo - 1, hi + 1), m and lo < hi and not wrong, "\n".join(wrong))
+
+
+def test_output_names(ctx, tc, zst):
+    """-o FILE writes, byte for byte, what --format=FORMAT writes to stdout
+    for the FORMAT FILE's extension stands for."""
+    want, wrong = {}, []
+    for ext, fmt in EXTENSIONS:
+        if fmt not in want:
+            want[fmt] = subprocess.run([str(ctx.report), "--format=" + fmt, str(zst)],
+                                       capture_output=True, timeout=120).stdout
+        out = ctx.tmp / ("%s-out%s" % (tc, ext))
+        r = ctx.goprof_report(["-o", out, zst])
+        if r.returncode != 0 or not out.exists() or out.read_bytes() != want[fmt]:
+            wrong.append("%s: exit %d, not the %s output %s" % (ext, r.returncode, fmt, r.stderr))
+    ctx.check("%s -o FILE: the format follows the extension (%s)" %
+              (tc, ", ".join("%s %s" % e for e in EXTENSIONS)),
+              not wrong and len(set(want.values())) == 3 and all(want.values()),
+              "\n".join(wrong))
 
 
 # ---- flame graph, in the browser ---------------------------------------------
@@ -513,13 +544,35 @@ def test_filters(ctx, tc, zst, prof, rec, ratio_files):
               (tc, by_thread[tid], BURN),
               tid and total(one) == by_thread[tid] > 0 and burn >= 0.9 * total(one),
               "parts %s, %d of %d in %s" % (parts, burn, total(one), BURN))
-    two = total(folded(ctx, [zst], "--thread=%s,%s" % (parts.get("method"), parts.get("cgo"))))
-    name, named = names.most_common(1)[0]
-    byname = total(folded(ctx, [zst], "--thread=%s" % name))
-    ctx.check("%s filters: --thread lists and names" % tc,
-              two == by_thread[parts.get("method")] + by_thread[parts.get("cgo")] and
-              byname == named > 0 and len(names) > 1 or byname == n,
-              "%d %d %s" % (two, byname, names))
+
+    # Each --thread filter must keep exactly the stacks, thread by thread,
+    # that the unfiltered recording has on the threads it names: TIDs, a
+    # thread name (the C thread's; Go's threads all have the program's),
+    # and both, the option repeated.
+    grouped = folded_counter(ctx, [zst], "--group-by=thread")
+
+    def of_threads(keep):
+        return collections.Counter({s: k for s, k in grouped.items()
+                                    if keep(*re.match(r"thread (\d+)(?: \((.*)\))?$",
+                                                      s.split(";")[0]).groups())})
+    method, cgo = parts.get("method"), parts.get("cgo")
+    for what, args, keep in (
+            ("two TIDs, comma-separated", ["--thread=%s,%s" % (method, cgo)],
+             lambda t, name: t in (method, cgo)),
+            ("a thread name", ["--thread=" + CTHREAD], lambda t, name: name == CTHREAD),
+            ("a TID and a name, the option repeated",
+             ["--thread=%s" % cgo, "--thread=" + CTHREAD],
+             lambda t, name: t == cgo or name == CTHREAD)):
+        want = of_threads(keep)
+        got = folded_counter(ctx, [zst], "--group-by=thread", *args)
+        threads = sorted({s.split(";")[0] for s in want})
+        ctx.check("%s filters: --thread with %s keeps exactly the %d samples of %s" %
+                  (tc, what, sum(want.values()), ", ".join(threads)),
+                  got == want and 0 < sum(want.values()) < n and
+                  len(threads) == (1 if what == "a thread name" else 2),
+                  "names %s; %s: got %d samples, %d stacks differ" %
+                  (dict(names), args, sum(got.values()),
+                   len(set(got.items()) ^ set(want.items()))))
 
     by_g = collections.Counter()
     for frames, k in folded(ctx, [zst], "--group-by=goroutine"):
@@ -591,6 +644,17 @@ def go_build(ctx, tc, src, out, flags=(), cgo=True):
 def test_record(ctx, tc, ratio):
     r = ctx.sh([ctx.build / "goprof-record", "--help"])
     ctx.check("goprof-record --help", r.returncode == 0 and "usage: goprof-record" in r.stdout)
+    v = [ctx.sh([ctx.build / t, "--version"]) for t in ("goprof-record", "goprof-report")]
+    m = [re.fullmatch(r"%s (\d+\.\d+\.\d+)\n" % t, x.stdout)
+         for t, x in zip(("goprof-record", "goprof-report"), v)]
+    ctx.check("goprof-record --version: one line with the version, goprof-report's too",
+              all(x.returncode == 0 for x in v) and all(m) and
+              m[0].group(1) == m[1].group(1), v[0].stdout + v[1].stdout)
+    p, out = record(ctx, ratio, "%s-quiet" % tc, hz=500, extra=["-q"])
+    ctx.check("%s goprof-record -q: nothing on stderr (the collector's summary neither), "
+              "the samples recorded" % tc,
+              p.returncode == 0 and p.stderr == "" and total(folded(ctx, [out])) > 0,
+              p.stderr)
     p, out = record(ctx, ratio, "%s-rec" % tc, ["-end", "exit"], hz=500, extra=["-d", "4"])
     m = re.search(r"samples in (\S+)", p.stderr)
     ctx.check("%s goprof-record: exit status 3 kept, says where the samples are" % tc,
@@ -641,11 +705,20 @@ def test_record(ctx, tc, ratio):
             if r.returncode == 0 and zst.exists() else []
         ctx.check("%s goprof-record: the suggested fix (%s) records" % (tc, fix),
                   b.returncode == 0 and sum(spin) > 500, b.stderr + r.stderr)
-    r = ctx.sh([ctx.build / "goprof-record", "no-such-program-goprof"])
-    r2 = ctx.sh([ctx.build / "goprof-record", "./no-such-file"], cwd=ctx.tmp)
-    ctx.check("goprof-record: refuses a missing program (127)",
-              r.returncode == 127 and "not found" in r.stderr and r2.returncode == 127 and
-              "no such file" in r2.stderr, r.stderr + r2.stderr)
+    # the cause and a fix, even with -q (errors are all it prints)
+    missing = [ctx.sh([ctx.build / "goprof-record", "-q", prog], cwd=ctx.tmp) for prog in
+               ("no-such-program-goprof", "./no-such-file", "./env")]
+    says = ["no-such-program-goprof: command not found in PATH",
+            "./no-such-file: No such file or directory", "./env: No such file or directory"]
+    fixes = ["give its path (e.g. ./no-such-program-goprof)", "give the program's right path",
+             "run the %s found in PATH: goprof-record env" % shutil.which("env")]
+    ctx.check("goprof-record: refuses a missing program (127) with the cause and a fix: not in "
+              "PATH, a path that is not there, one whose name is in PATH",
+              all(r.returncode == 127 and "goprof-record: " + c in r.stderr and
+                  re.search(r"^  Fix: .*" + re.escape(f), r.stderr, re.M)
+                  for r, c, f in zip(missing, says, fixes)) and
+              all("current directory, %s" % ctx.tmp.resolve() in r.stderr for r in missing[1:]),
+              "".join(r.stderr for r in missing))
     r = ctx.sh([ctx.build / "goprof-record", "-o", "/proc/goprof-no-dir/x.zst", ratio])
     ctx.check("goprof-record: refuses an unwritable output path, with the fix",
               r.returncode == 125 and "cannot write" in r.stderr and "-o FILE" in r.stderr,
@@ -745,20 +818,46 @@ def test_install(ctx, tc, ratio):
 
 # ---- documentation ------------------------------------------------------------------
 
+def readme_examples(readme, tool):
+    """The command lines of tool in the README's code blocks, as tokens."""
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", readme, re.M | re.S)
+    return [line.split() for b in blocks for line in b.splitlines()
+            if re.search(r"(^|[\s/$])%s\b" % tool, line)]
+
+
+def used_in(option, short, lines):
+    """Whether --option (or its short form -x) is on one of the lines."""
+    return any(t == "--" + option or t.startswith("--%s=" % option) or
+               (short and t.startswith("-" + short) and not t.startswith("--"))
+               for line in lines for t in line)
+
+
 def test_docs(ctx):
     readme = (ctx.repo / "README.md").read_text()
     for tool, sources in (("goprof-report", ["tools/report_main.c", "tools/view_args.c"]),
                           ("goprof-record", ["tools/record_main.c"])):
-        opts = []
+        opts = []  # (long name, short letter or "")
         for s in sources:
-            opts += re.findall(r'\{"([a-z0-9-]+)",\s*(?:no|required)_argument',
-                               (ctx.repo / s).read_text())
+            opts += re.findall(r'\{"([a-z0-9-]+)",\s*(?:no|required)_argument,\s*0,\s*'
+                               r"(?:'(.)')?", (ctx.repo / s).read_text())
         help_ = ctx.sh([ctx.build / tool, "--help"]).stdout
-        missing_help = [o for o in opts if "--" + o not in help_]
-        missing_readme = [o for o in opts if "--" + o not in readme]
+        missing_help = [o for o, _ in opts if "--" + o not in help_]
+        missing_readme = [o for o, _ in opts if "--" + o not in readme]
         ctx.check("%s: every option (%d) in --help and the README" % (tool, len(opts)),
                   len(opts) > 3 and not missing_help and not missing_readme,
                   "not in --help: %s; not in README: %s" % (missing_help, missing_readme))
+        lines = readme_examples(readme, tool)
+        no_example = [o for o, short in opts if o != "help" and not used_in(o, short, lines)]
+        ctx.check("%s: every option but --help is used in an example in the README (%d "
+                  "command lines)" % (tool, len(lines)), len(lines) > 3 and not no_example,
+                  "no example: %s" % no_example)
+    help_ = ctx.sh([ctx.report, "--help"]).stdout
+    named = [e for e, _ in EXTENSIONS[:-1]]
+    ctx.check("goprof-report: every extension -o understands (%s) in --help and the README" %
+              " ".join(named), all(e in help_ and "`%s`" % e in readme for e in named),
+              "not in --help: %s; not in README: %s" % (
+                  [e for e in named if e not in help_],
+                  [e for e in named if "`%s`" % e not in readme]))
     shot = re.search(r"!\[[^\]]*\]\((docs/[^)]+\.png)\)", readme)
     ctx.check("README shows a flame graph screenshot",
               shot and (ctx.repo / shot.group(1)).stat().st_size > 10000)
@@ -777,6 +876,8 @@ def run(ctx):
         r = ctx.goprof_report(["-o", prof, zst])
         ctx.check("%s goprof-report writes pprof" % tc, r.returncode == 0, r.stderr)
         svg = test_svg_file(ctx, tc, zst, prof)
+        test_width_range(ctx, tc, zst)
+        test_output_names(ctx, tc, zst)
         if svg and i == 0:
             test_browser(ctx, tc, svg, prof)
         test_top(ctx, tc, zst, prof, rec)
