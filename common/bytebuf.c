@@ -18,28 +18,23 @@ bool grow_array(void **arr, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
-void bytebuf_put(struct bytebuf *b, const void *d, size_t n)
+bool bytebuf_reserve(struct bytebuf *b, size_t n)
 {
-    if (b->oom || !n)
-        return;
+    if (b->oom)
+        return false;
     if (b->len + n > b->cap && !grow_array((void **)&b->p, &b->cap, b->len + n, 1)) {
         b->oom = true;
-        return;
+        return false;
     }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
+    return true;
 }
 
-void bytebuf_uvarint(struct bytebuf *b, uint64_t v)
+void bytebuf_put(struct bytebuf *b, const void *d, size_t n)
 {
-    uint8_t t[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        t[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    t[n++] = (uint8_t)v;
-    bytebuf_put(b, t, n);
+    if (!n || !bytebuf_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
 }
 
 void bytebuf_free(struct bytebuf *b)

@@ -15,9 +15,24 @@ struct bytebuf {
 };
 
 void bytebuf_put(struct bytebuf *b, const void *d, size_t n);
-/* Unsigned LEB128, as protobuf and the sample file both use. */
-void bytebuf_uvarint(struct bytebuf *b, uint64_t v);
+/* Makes room for n more bytes; false (and oom set) when it cannot. */
+bool bytebuf_reserve(struct bytebuf *b, size_t n);
 void bytebuf_free(struct bytebuf *b);
+
+/* Unsigned LEB128, as protobuf and the sample file both use. Inline and
+ * written in place: a pprof profile holds tens of millions of them. */
+static inline void bytebuf_uvarint(struct bytebuf *b, uint64_t v)
+{
+    if (b->oom || (b->cap - b->len < 10 && !bytebuf_reserve(b, 10)))
+        return;
+    uint8_t *p = b->p + b->len;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    b->len = (size_t)(p - b->p);
+}
 
 /* Grows *arr (elements of elem bytes, *cap of them) to hold need; doubles
  * the capacity. False on allocation failure, *arr unchanged. */

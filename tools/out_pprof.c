@@ -1,4 +1,5 @@
 /* pprof writer. Field numbers from github.com/google/pprof/proto/profile.proto. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -68,37 +69,128 @@ static void value_type(struct bytebuf *b, struct bytebuf *m, unsigned field, str
     pb_message(b, field, m);
 }
 
-static int gzip_out(const struct bytebuf *b, FILE *out, char *err, size_t errlen)
-{
+/* The profile is gzipped as it is encoded, a megabyte at a time, on a
+ * thread of its own: a profile with a label per goroutine can be a hundred
+ * megabytes before compression, and zlib then takes as long as building
+ * the profile did. Compressed for speed, as runtime/pprof does
+ * (BestSpeed). The encoder fills one buffer while the thread compresses
+ * the other. */
+struct gz_sink {
     z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16 /* gzip */, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
-        snprintf(err, errlen, "zlib initialisation failed");
-        return -1;
-    }
+    FILE *out;
+    bool failed;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct bytebuf work; /* handed to the thread; empty when it is idle */
+    bool busy, quit;
+};
+
+/* Compresses b's contents and empties it; with finish, ends the stream. */
+static void gz_compress(struct gz_sink *g, struct bytebuf *b, bool finish)
+{
     unsigned char buf[65536];
-    z.next_in = b->p;
-    z.avail_in = (uInt)b->len;
+    g->z.next_in = b->p;
+    g->z.avail_in = (uInt)b->len;
     int rc;
     do {
-        z.next_out = buf;
-        z.avail_out = sizeof buf;
-        rc = deflate(&z, Z_FINISH);
-        size_t n = sizeof buf - z.avail_out;
-        if (n && fwrite(buf, 1, n, out) != n) {
-            deflateEnd(&z);
-            snprintf(err, errlen, "write failed");
-            return -1;
+        g->z.next_out = buf;
+        g->z.avail_out = sizeof buf;
+        rc = deflate(&g->z, finish ? Z_FINISH : Z_NO_FLUSH);
+        size_t n = sizeof buf - g->z.avail_out;
+        if (rc == Z_STREAM_ERROR || (n && fwrite(buf, 1, n, g->out) != n)) {
+            g->failed = true;
+            break;
         }
-    } while (rc == Z_OK);
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END) {
-        snprintf(err, errlen, "zlib compression failed");
-        return -1;
-    }
-    return 0;
+    } while (finish ? rc == Z_OK : g->z.avail_out == 0);
+    if (finish && rc != Z_STREAM_END)
+        g->failed = true;
+    b->len = 0;
 }
+
+static void *gz_thread(void *arg)
+{
+    struct gz_sink *g = arg;
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        while (!g->busy && !g->quit)
+            pthread_cond_wait(&g->cv, &g->mu);
+        if (!g->busy)
+            break;
+        pthread_mutex_unlock(&g->mu);
+        gz_compress(g, &g->work, false);
+        pthread_mutex_lock(&g->mu);
+        g->busy = false;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+static bool gz_open(struct gz_sink *g, FILE *out)
+{
+    memset(g, 0, sizeof *g);
+    g->out = out;
+    if (deflateInit2(&g->z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16 /* gzip */, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+        return false;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    /* without the thread, gz_drain compresses in the caller */
+    g->started = pthread_create(&g->thread, NULL, gz_thread, g) == 0;
+    return true;
+}
+
+static void gz_wait_idle(struct gz_sink *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->busy)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Hands b's contents to the compressing thread, and b an empty buffer. */
+static void gz_drain(struct gz_sink *g, struct bytebuf *b)
+{
+    if (!g->started) {
+        gz_compress(g, b, false);
+        return;
+    }
+    gz_wait_idle(g);
+    struct bytebuf t = g->work;
+    g->work = *b;
+    *b = t;
+    b->len = 0;
+    pthread_mutex_lock(&g->mu);
+    g->busy = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Compresses what is left in b, ends the stream and stops the thread.
+ * False when compressing or writing failed. */
+static bool gz_close(struct gz_sink *g, struct bytebuf *b, bool write)
+{
+    if (g->started) {
+        pthread_mutex_lock(&g->mu);
+        while (g->busy)
+            pthread_cond_wait(&g->cv, &g->mu);
+        g->quit = true;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        pthread_join(g->thread, NULL);
+    }
+    if (write)
+        gz_compress(g, b, true);
+    deflateEnd(&g->z);
+    bytebuf_free(&g->work);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    return !g->failed;
+}
+
+#define GZ_CHUNK (1u << 20)
 
 int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
 {
@@ -113,8 +205,16 @@ int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
     st.cap = 256;
     st.strs[st.n++] = empty[0]; /* string_table[0] must be "" */
 
+    struct gz_sink gz;
+    if (!gz_open(&gz, out)) {
+        snprintf(err, errlen, "zlib initialisation failed");
+        free(st.strs);
+        return -1;
+    }
     value_type(&b, &m, PROFILE_SAMPLE_TYPE, &st, "samples", "count");
     value_type(&b, &m, PROFILE_SAMPLE_TYPE, &st, "cpu", "nanoseconds");
+    int64_t k_goroutine = str_id(&st, "goroutine"), k_thread = str_id(&st, "thread"),
+            k_thread_name = str_id(&st, "thread_name");
     for (size_t i = 0; i < r->nsamples; i++) {
         const struct rp_sample *s = &r->samples[i];
         /* report.c: up to SF_MAX_DEPTH frames, the truncation marker and
@@ -128,21 +228,25 @@ int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
         pb_packed_int64(&m, SAMPLE_VALUE, vals, 2);
         /* Numeric labels, so that -tagfocus=goroutine=17 and ranges work. */
         if (s->goid) {
-            pb_int64(&sub, LABEL_KEY, str_id(&st, "goroutine"));
+            pb_int64(&sub, LABEL_KEY, k_goroutine);
             pb_int64(&sub, LABEL_NUM, (int64_t)s->goid);
             pb_message(&m, SAMPLE_LABEL, &sub);
         }
         if (s->tid) {
-            pb_int64(&sub, LABEL_KEY, str_id(&st, "thread"));
+            pb_int64(&sub, LABEL_KEY, k_thread);
             pb_int64(&sub, LABEL_NUM, (int64_t)s->tid);
             pb_message(&m, SAMPLE_LABEL, &sub);
         }
         if (s->thread_name && *s->thread_name) {
-            pb_int64(&sub, LABEL_KEY, str_id(&st, "thread_name"));
+            pb_int64(&sub, LABEL_KEY, k_thread_name);
             pb_int64(&sub, LABEL_STR, str_id(&st, s->thread_name));
             pb_message(&m, SAMPLE_LABEL, &sub);
         }
         pb_message(&b, PROFILE_SAMPLE, &m);
+        /* a protobuf message is the concatenation of its fields: the
+         * samples can be compressed away as they come */
+        if (b.len >= GZ_CHUNK && !b.oom)
+            gz_drain(&gz, &b);
     }
     for (size_t i = 0; i < r->nmaps; i++) {
         const struct rp_map *mp = &r->maps[i];
@@ -198,11 +302,10 @@ int write_pprof(const struct report *r, FILE *out, char *err, size_t errlen)
     for (size_t i = 0; i < st.n; i++)
         pb_string(&b, PROFILE_STRING_TABLE, st.strs[i]);
     int rc = 0;
-    if (b.oom || m.oom || sub.oom || st.oom) {
-        snprintf(err, errlen, "out of memory while encoding the profile");
+    bool oom = b.oom || m.oom || sub.oom || st.oom;
+    if (!gz_close(&gz, &b, !oom) || oom) {
+        snprintf(err, errlen, oom ? "out of memory while encoding the profile" : "write failed");
         rc = -1;
-    } else {
-        rc = gzip_out(&b, out, err, errlen);
     }
     bytebuf_free(&b);
     bytebuf_free(&m);

@@ -55,27 +55,32 @@ void pb_string(struct bytebuf *b, unsigned field, const char *s)
     pb_bytes(b, field, s, strlen(s));
 }
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 void pb_packed_uint64(struct bytebuf *b, unsigned field, const uint64_t *v, size_t n)
 {
     if (!n)
         return;
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += varint_len(v[i]);
+    /* Encoded in place after room for the longest length prefix, which is
+     * then written before it: one pass over the values, not two. */
+    enum { PREFIX = 20 }; /* a key and a length: 2 + 10 bytes at most */
+    size_t start = b->len;
+    if (!bytebuf_reserve(b, PREFIX + 10 * n))
+        return;
+    uint8_t *body = b->p + start + PREFIX, *p = body;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = v[i];
+        while (x >= 0x80) {
+            *p++ = (uint8_t)(x | 0x80);
+            x >>= 7;
+        }
+        *p++ = (uint8_t)x;
+    }
+    size_t len = (size_t)(p - body);
     key(b, field, WIRE_BYTES);
-    bytebuf_uvarint(b, total);
-    for (size_t i = 0; i < n; i++)
-        bytebuf_uvarint(b, v[i]);
+    bytebuf_uvarint(b, len);
+    /* the key and the length fit in the room reserved before body, and
+     * the reservation kept the buffer where it was */
+    memmove(b->p + b->len, body, len);
+    b->len += len;
 }
 
 void pb_packed_int64(struct bytebuf *b, unsigned field, const int64_t *v, size_t n)

@@ -209,14 +209,20 @@ static bool same_sample(struct report *r, const struct rp_sample *s, const uint3
 }
 
 /* Adds count samples of the stack ids[0..n) (leaf first), on the thread
- * and goroutine in *lab, merging with an equal sample. */
+ * and goroutine in *lab, merging with an equal sample. *stack_off is where
+ * this stack's ids already sit in loc_ids (UINT32_MAX: not yet), so that
+ * the samples of one stack on many goroutines share one copy. */
 static int add_sample(struct report *r, const uint32_t *ids, uint32_t n,
-                      const struct rp_sample *lab)
+                      const struct rp_sample *lab, uint32_t *stack_off)
 {
-    uint64_t key = hash_mix(hash_mix(1469598103934665603ull, lab->tid), lab->goid);
-    for (uint32_t i = 0; i < n; i++)
+    /* With a label per goroutine nearly every sample is distinct, and a
+     * repeat costs nothing: pprof adds up samples with the same stack and
+     * labels. So only label-less samples are merged here. */
+    bool merge = !lab->tid && !lab->goid;
+    uint64_t key = 1469598103934665603ull;
+    for (uint32_t i = 0; merge && i < n; i++)
         key = hash_mix(key, ids[i]);
-    for (int probe = 0; probe < 64; probe++, key = hash_mix(key, 1)) {
+    for (int probe = 0; merge && probe < 64; probe++, key = hash_mix(key, 1)) {
         uint64_t v;
         if (!u64map_get(&r->sample_index, key, &v))
             break;
@@ -227,18 +233,21 @@ static int add_sample(struct report *r, const uint32_t *ids, uint32_t n,
         }
     }
     if (!GROW(r->samples, r->nsamples, r->cap_samples) ||
-        !u64map_put(&r->sample_index, key, r->nsamples))
+        (merge && !u64map_put(&r->sample_index, key, r->nsamples)))
         return -1;
-    while (r->nloc_ids + n > r->cap_loc_ids)
-        if (!grow_array((void **)&r->loc_ids, &r->cap_loc_ids, r->nloc_ids + n,
-                        sizeof *r->loc_ids))
-            return -1;
-    memcpy(r->loc_ids + r->nloc_ids, ids, n * sizeof *ids);
+    if (*stack_off == UINT32_MAX) {
+        while (r->nloc_ids + n > r->cap_loc_ids)
+            if (!grow_array((void **)&r->loc_ids, &r->cap_loc_ids, r->nloc_ids + n,
+                            sizeof *r->loc_ids))
+                return -1;
+        memcpy(r->loc_ids + r->nloc_ids, ids, n * sizeof *ids);
+        *stack_off = (uint32_t)r->nloc_ids;
+        r->nloc_ids += n;
+    }
     struct rp_sample *s = &r->samples[r->nsamples++];
     *s = *lab;
-    s->loc_off = (uint32_t)r->nloc_ids;
+    s->loc_off = *stack_off;
     s->nlocs = n;
-    r->nloc_ids += n;
     return 0;
 }
 
@@ -292,9 +301,9 @@ static int open_binaries(struct report *r, struct file_ctx *fc, const struct rep
     return 0;
 }
 
-/* One group of samples: a stack, and the thread or goroutine it is
- * grouped by (0 when not grouping). */
-/* Samples of one stack on one thread and goroutine. */
+/* Samples of one stack on one thread and goroutine (NO_THREAD and 0 when
+ * those are not kept). */
+#define NO_THREAD UINT32_MAX
 struct group_count {
     uint32_t stack, thread;
     uint64_t goid;
@@ -331,6 +340,38 @@ static int64_t group_loc(struct report *r, struct file_ctx *fc, const struct rep
     return add_loc(r, key, 0, 0, &fr, 1);
 }
 
+/* The location ids of a recorded stack, leaf first, with the markers
+ * its flags call for, into ids (RP_MAX_STACK of them); *n is their count. */
+static int stack_locs(struct report *r, struct file_ctx *fc, const struct sf_stack *st,
+                      const uint64_t *pcs, int64_t trunc, int64_t no_g, int64_t on_signal,
+                      uint32_t *ids, uint32_t *n_out)
+{
+    uint32_t n = 0, shown = 0;
+    for (uint32_t k = 0; k < st->n && n < SF_MAX_DEPTH; k++) {
+        int64_t id = loc_for(r, fc, pcs[st->pcs_off + k], k == 0);
+        if (id < 0)
+            return -1;
+        ids[n++] = (uint32_t)id;
+        shown += !r->locs[id].elided;
+    }
+    /* Drop elided locations, unless nothing else would be left. */
+    if (shown) {
+        uint32_t w = 0;
+        for (uint32_t k = 0; k < n; k++)
+            if (!r->locs[ids[k]].elided)
+                ids[w++] = ids[k];
+        n = w;
+    }
+    if (st->flags & SF_STACK_TRUNCATED)
+        ids[n++] = (uint32_t)trunc;
+    if (st->flags & SF_STACK_NO_G)
+        ids[n++] = (uint32_t)no_g;
+    if (st->flags & SF_STACK_SIGNAL)
+        ids[n++] = (uint32_t)on_signal;
+    *n_out = n;
+    return 0;
+}
+
 /* Aggregates the file's samples per (stack, thread, goroutine) and adds
  * them to the report as symbolized location lists. */
 static int add_stacks(struct report *r, struct file_ctx *fc, const struct report_opts *o,
@@ -348,9 +389,12 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
         snprintf(err, errlen, "%s: out of memory", f->path);
         return -1;
     }
+    bool keep_thread = o->labels || o->group_by == GROUP_THREAD;
+    bool keep_goid = o->labels || o->group_by == GROUP_GOROUTINE;
     for (size_t i = 0; i < f->nsamples; i++) {
         const struct sf_sample *s = &f->samples[i];
-        gc[i] = (struct group_count){s->stack, s->thread, s->goid, s->weight};
+        gc[i] = (struct group_count){s->stack, keep_thread ? s->thread : NO_THREAD,
+                                     keep_goid ? s->goid : 0, s->weight};
     }
     qsort(gc, f->nsamples, sizeof *gc, by_stack_group);
     /* Thread names outlive the sample file: own one copy of each. */
@@ -358,50 +402,39 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
     int rc = tnames ? 0 : -1;
     for (size_t t = 0; !rc && t < f->nthreads; t++)
         tnames[t] = own(r, strdup(f->threads[t].name));
+    /* gc is sorted by stack: a stack's locations are looked up once, and
+     * stored once, for all its threads and goroutines. */
+    uint32_t n = 0, cur = UINT32_MAX, stack_off = UINT32_MAX;
     for (size_t i = 0; !rc && i < f->nsamples; i++) {
         uint64_t count = gc[i].count;
         while (i + 1 < f->nsamples && gc[i + 1].stack == gc[i].stack &&
                gc[i + 1].thread == gc[i].thread && gc[i + 1].goid == gc[i].goid)
             count += gc[++i].count;
-        const struct sf_stack *st = &f->stacks[gc[i].stack];
-        uint32_t n = 0, shown = 0;
-        for (uint32_t k = 0; k < st->n && n < SF_MAX_DEPTH; k++) {
-            int64_t id = loc_for(r, fc, f->pcs[st->pcs_off + k], k == 0);
-            if (id < 0) {
-                rc = -1;
-                break;
-            }
-            ids[n++] = (uint32_t)id;
-            shown += !r->locs[id].elided;
+        if (gc[i].stack != cur) {
+            cur = gc[i].stack;
+            stack_off = UINT32_MAX;
+            rc = stack_locs(r, fc, &f->stacks[cur], f->pcs, trunc, no_g, on_signal, ids, &n);
         }
-        /* Drop elided locations, unless nothing else would be left. */
-        if (!rc && shown) {
-            uint32_t w = 0;
-            for (uint32_t k = 0; k < n; k++)
-                if (!r->locs[ids[k]].elided)
-                    ids[w++] = ids[k];
-            n = w;
-        }
-        if (!rc && (st->flags & SF_STACK_TRUNCATED))
-            ids[n++] = (uint32_t)trunc;
-        if (!rc && (st->flags & SF_STACK_NO_G))
-            ids[n++] = (uint32_t)no_g;
-        if (!rc && (st->flags & SF_STACK_SIGNAL))
-            ids[n++] = (uint32_t)on_signal;
+        uint32_t m = n, off = stack_off;
+        uint32_t *use_off = &stack_off;
         if (!rc && o->group_by != GROUP_NONE) {
+            /* the group's root frame makes the stack differ per group */
             int64_t g = group_loc(r, fc, o, o->group_by == GROUP_THREAD ? gc[i].thread : gc[i].goid);
             if (g < 0)
                 rc = -1;
             else
-                ids[n++] = (uint32_t)g;
+                ids[m++] = (uint32_t)g;
+            use_off = &off;
+            off = UINT32_MAX;
         }
         if (!rc) {
+            bool t = gc[i].thread != NO_THREAD;
             struct rp_sample lab = {.count = count,
                                     .nanos = count * f->hdr.period_ns,
-                                    .tid = f->threads[gc[i].thread].tid,
+                                    .tid = t ? f->threads[gc[i].thread].tid : 0,
                                     .goid = gc[i].goid,
-                                    .thread_name = tnames[gc[i].thread]};
-            rc = add_sample(r, ids, n, &lab);
+                                    .thread_name = t ? tnames[gc[i].thread] : ""};
+            rc = add_sample(r, ids, m, &lab, use_off);
         }
         r->total_count += count;
     }

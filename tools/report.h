@@ -84,6 +84,10 @@ struct report_opts {
     enum group_by group_by; /* adds a root frame per thread or goroutine */
     const char *binary;  /* --binary */
     bool expand_inline;
+    /* Keep each sample's thread and goroutine (pprof's labels). Without,
+     * samples are merged per stack: what the views need, and far less
+     * memory when many goroutines share few stacks. */
+    bool labels;
     double wait_seconds; /* for a file still being written; 0 = do not wait */
     bool quiet;
     struct report_filter *filter; /* NULL: every sample */

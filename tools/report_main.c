@@ -212,6 +212,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    ro.labels = fmt == FMT_PPROF;
     struct report r;
     if (report_build(&r, argv + optind, argc - optind, &ro, err, sizeof err) != 0) {
         fprintf(stderr, "goprof-report: %s\n", err);
