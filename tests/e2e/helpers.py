@@ -1,5 +1,6 @@
 """Shared helpers of the end-to-end modules: reading goprof's outputs and
 go tool pprof's views of them."""
+import gzip
 import re
 
 
@@ -63,3 +64,82 @@ def pprof_traces(ctx, profile):
 
 def within(value, expected, rel):
     return expected > 0 and abs(value - expected) <= rel * expected
+
+
+def _fields(buf):
+    """(field number, wire type, value) of each field of a protobuf
+    message: an int for varints and fixed-width fields, bytes for
+    length-delimited ones. Raises ValueError on malformed input."""
+    i, out = 0, []
+
+    def varint():
+        nonlocal i
+        v = shift = 0
+        while True:
+            if i >= len(buf) or shift > 63:
+                raise ValueError("bad varint")
+            b = buf[i]
+            i += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+
+    while i < len(buf):
+        key = varint()
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            out.append((field, wire, varint()))
+        elif wire == 2:
+            n = varint()
+            if i + n > len(buf):
+                raise ValueError("length past the end")
+            out.append((field, wire, buf[i:i + n]))
+            i += n
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+            out.append((field, wire, int.from_bytes(buf[i:i + n], "little")))
+            i += n
+        else:
+            raise ValueError("wire type %d" % wire)
+    return out
+
+
+def _varints(buf):
+    """The values of a packed repeated varint field."""
+    out, v, shift = [], 0, 0
+    for b in buf:
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            out.append(v)
+            v = shift = 0
+    return out
+
+
+def pprof_labels(path):
+    """The labels of every sample of a pprof file (gzipped protobuf),
+    decoded from the wire format itself, not through go tool pprof (which
+    shows numeric and string labels alike): per sample, its first value
+    (the sample count) and a list of (key, kind, value), kind "num" when
+    the Label sets num (field 3), "str" when it sets str (field 2), "both"
+    or "none" otherwise."""
+    top = _fields(gzip.decompress(open(path, "rb").read()))
+    strings = [v.decode() for f, w, v in top if f == 6 and w == 2]  # string_table
+    samples = []
+    for f, w, v in top:
+        if f != 2 or w != 2:  # Profile.sample
+            continue
+        labels, count = [], 0
+        for lf, lw, lv in _fields(v):
+            if lf == 2 and not count:  # Sample.value, packed or not
+                count = (_varints(lv) if lw == 2 else [lv])[0]
+            if lf != 3 or lw != 2:  # Sample.label
+                continue
+            lab = {k: val for k, _, val in _fields(lv)}  # key=1, str=2, num=3
+            kind = {(False, True): "num", (True, False): "str",
+                    (True, True): "both"}.get((2 in lab, 3 in lab), "none")
+            value = strings[lab[2]] if kind == "str" else lab.get(3)
+            labels.append((strings[lab.get(1, 0)], kind, value))
+        samples.append((count, labels))
+    return samples

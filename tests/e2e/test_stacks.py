@@ -1,9 +1,10 @@
 """Whole, true stacks: system-stack stitching, C frames of cgo calls, Go
 called back from C, inlined frames, goroutine and thread labels, every
 unwinding strategy, and agreement with runtime/pprof where both can see."""
+import collections
 import re
 
-from helpers import folded, pprof, pprof_top, within
+from helpers import folded, pprof, pprof_labels, pprof_top, within
 
 STRATEGIES = ("fp", "go", "libunwind", "mixed")
 
@@ -130,22 +131,44 @@ def test_inline(ctx, tc, binary):
 
 
 def test_labels(ctx, tc, ratio):
-    run, out = record(ctx, tc, ratio, "labels", ["-seconds", "2", "-goroutines", "4"])
-    prof = ctx.tmp / ("%s-labels.pb.gz" % tc)
-    ctx.goprof_report(["-o", prof, out])
-    r = pprof(ctx, "-tags", prof)
-    thread_total = re.search(r"thread: Total \S+ of \S+ \(\s*([\d.]+)%\)", r.stdout)
-    shares = [float(x) for x in re.findall(r"\(\s*([\d.]+)%\): \d+",
-                                           r.stdout.split(" goroutine:")[1].split("thread")[0])]
-    busy = [s for s in shares if s > 5]
-    ctx.check("%s: every sample has a thread label, and the 4 busy goroutines each "
-              "get about a quarter" % tc,
-              thread_total and float(thread_total.group(1)) == 100.0 and len(busy) == 4 and
-              all(within(s, 25, 0.3) for s in busy), r.stdout[:1500])
-    stacks = folded(ctx, [out], "--group-by=goroutine")
-    roots = {f[0] for f, n in stacks if n > 50}
-    ctx.check("%s: --group-by=goroutine puts stacks under their goroutine" % tc,
-              len(roots) == 4 and all(re.match(r"goroutine \d+$", x) for x in roots), str(roots))
+    """Goroutine and thread ids on every sample."""
+    for strategy in ("go",):
+        run, out = record(ctx, tc, ratio, "labels-" + strategy,
+                          ["-seconds", "2", "-goroutines", "4"], {"GOPROF_UNWIND": strategy})
+        prof = ctx.tmp / ("%s-labels-%s.pb.gz" % (tc, strategy))
+        ctx.goprof_report(["-o", prof, out])
+        r = pprof(ctx, "-tags", prof)
+        thread_total = re.search(r"thread: Total \S+ of \S+ \(\s*([\d.]+)%\)", r.stdout)
+        gsec = r.stdout.split(" goroutine:")[1].split("thread")[0] if " goroutine:" in r.stdout \
+            else ""
+        shares = [float(x) for x in re.findall(r"\(\s*([\d.]+)%\): \d+", gsec)]
+        busy = [s for s in shares if s > 5]
+        ctx.check("%s %s: every sample has a thread label, and the 4 busy goroutines each "
+                  "get about a quarter" % (tc, strategy),
+                  thread_total and float(thread_total.group(1)) == 100.0 and len(busy) == 4 and
+                  all(within(s, 25, 0.3) for s in busy), r.stdout[:1500] + run.stderr[-300:])
+        # go tool pprof -tags prints numeric and string labels alike: read
+        # the Label messages themselves.
+        samples = pprof_labels(prof)
+        kinds = collections.Counter()
+        for n, labs in samples:
+            kinds.update({(k, kind): n for k, kind, _ in labs})
+        n_all = sum(n for n, _ in samples)
+        with_goid = sum(n for n, labs in samples
+                        if any(k == "goroutine" and v for k, _, v in labs))
+        ctx.check("%s %s: goroutine and thread are numeric labels (num), thread_name a "
+                  "string label (str), and %d of %d samples carry a goroutine id" %
+                  (tc, strategy, with_goid, n_all),
+                  n_all > 500 and set(kinds) == {("goroutine", "num"), ("thread", "num"),
+                                                  ("thread_name", "str")} and
+                  kinds[("thread", "num")] == n_all and kinds[("thread_name", "str")] == n_all and
+                  with_goid >= 0.95 * n_all, str(kinds))
+        stacks = folded(ctx, [out], "--group-by=goroutine")
+        roots = {f[0] for f, n in stacks if n > 50}
+        ctx.check("%s %s: --group-by=goroutine puts stacks under their goroutine" %
+                  (tc, strategy),
+                  len(roots) == 4 and all(re.match(r"goroutine [1-9]\d*$", x) for x in roots),
+                  str(roots))
 
 
 def test_mappings(ctx, tc, binary):
