@@ -114,11 +114,17 @@ __attribute__((constructor)) static void goprof_init(int argc, char **argv, char
                    goinfo.exe_path, err);
         return;
     }
+    /* Every strategy records goroutine ids, so every one needs the
+     * offsets; fp just does not stitch with them. */
     char offsets_note[300] = "";
-    if (cfg.unwind != SF_UNWIND_FP && !goinfo_load_offsets(offsets_note, sizeof offsets_note)) {
-        goprof_log("%s: stacks are walked by frame pointers only, without stitching or "
-                   "goroutine ids", offsets_note);
-        cfg.unwind = SF_UNWIND_FP;
+    if (!goinfo_load_offsets(offsets_note, sizeof offsets_note)) {
+        if (cfg.unwind == SF_UNWIND_FP) {
+            goprof_log("%s: samples carry no goroutine ids", offsets_note);
+        } else {
+            goprof_log("%s: stacks are walked by frame pointers only, without stitching or "
+                       "goroutine ids", offsets_note);
+            cfg.unwind = SF_UNWIND_FP;
+        }
     }
     struct source_cfg sc;
     char source_note[512];
