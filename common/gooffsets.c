@@ -7,9 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* linux/amd64. 1.19 and 1.26 are read from the DWARF of binaries built
- * here (tests/e2e checks them); the others from the runtime sources of
- * each release, as recorded in shared/research/go-runtime-facts.md. */
+/* linux/amd64, for binaries without DWARF (-ldflags=-w). Every row is
+ * what the DWARF of a cgo program built by that release says: the unit
+ * test test_gooffsets compares the table with tests/unit/gooffsets_dwarf.txt
+ * (go1.18.10 through go1.26.8), and tests/e2e with the DWARF of the
+ * workloads built by the toolchains on the machine. */
 struct row {
     int first, last; /* releases the row covers */
     struct go_offsets o;
@@ -30,17 +32,24 @@ static const struct row table[] = {
                 .m_gsignal = 0x48, .m_vdsosp = 0, .m_vdsopc = 0}},
 };
 
-/* m.vdsoSP/vdsoPC sit behind m's TLS array, whose size changed often:
- * known only for the releases measured here. */
+/* m.vdsoSP/vdsoPC sit behind m's TLS array and other fields whose size
+ * changes between releases (m.mLockProfile in 1.22): one pair a release. */
+static const struct {
+    int release;
+    uint32_t sp, pc;
+} vdso[] = {
+    {118, 0x320, 0x328}, {119, 0x320, 0x328}, {120, 0x320, 0x328},
+    {121, 0x328, 0x330}, {122, 0x460, 0x468}, {123, 0x370, 0x378},
+    {124, 0x388, 0x390}, {125, 0x380, 0x388}, {126, 0x380, 0x388},
+};
+
 static void vdso_offsets(int release, struct go_offsets *o)
 {
-    if (release == 119) {
-        o->m_vdsosp = 0x320;
-        o->m_vdsopc = 0x328;
-    } else if (release == 126) {
-        o->m_vdsosp = 0x380;
-        o->m_vdsopc = 0x388;
-    }
+    for (size_t i = 0; i < sizeof vdso / sizeof *vdso; i++)
+        if (vdso[i].release == release) {
+            o->m_vdsosp = vdso[i].sp;
+            o->m_vdsopc = vdso[i].pc;
+        }
 }
 
 bool gooffsets_from_table(int release, struct go_offsets *o)
