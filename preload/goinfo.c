@@ -76,16 +76,18 @@ int goinfo_load(char *err, size_t errlen)
 
 bool goinfo_load_offsets(char *why, size_t whylen)
 {
-    if (gooffsets_from_table(goinfo.go_release, &goinfo.off))
-        return true;
+    struct elfimg img;
     char dw[200];
-    if (gooffsets_from_dwarf("/proc/self/exe", &goinfo.off, dw, sizeof dw))
-        return true;
-    memset(&goinfo.off, 0, sizeof goinfo.off);
-    snprintf(why, whylen, "%s is not a Go release goprof knows, and its DWARF cannot tell "
-             "the runtime's layout (%s)",
-             *goinfo.go_version ? goinfo.go_version : "this Go version", dw);
-    return false;
+    bool ok = elfimg_open(&img, "/proc/self/exe", dw, sizeof dw) == 0;
+    if (ok) {
+        ok = gooffsets_load(&img, goinfo.go_release, &goinfo.off, dw, sizeof dw);
+        elfimg_close(&img);
+    }
+    if (!ok)
+        snprintf(why, whylen, "%s is not a Go release goprof knows, and its DWARF cannot tell "
+                 "the runtime's layout (%s)",
+                 *goinfo.go_version ? goinfo.go_version : "this Go version", dw);
+    return ok;
 }
 
 /* Reads len bytes at addr without risking a fault: the kernel checks the

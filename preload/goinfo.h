@@ -43,8 +43,8 @@ extern struct goinfo goinfo;
  * not a Go program (the library then stays inert); -1 with a message in
  * err if it is one but its tables cannot be used. */
 int goinfo_load(char *err, size_t errlen);
-/* Per-release offsets: from the table, else DWARF. On failure the reason
- * is in why and the handler walks frame pointers only. */
+/* The runtime's g/m offsets: from the executable's DWARF, else from the
+ * per-release table. On failure the reason is in why. */
 bool goinfo_load_offsets(char *why, size_t whylen);
 /* Finds (or confirms) g's TLS slot. Must run on a thread whose TLS g is a
  * g0 and whose stack pointer lies on that g0's stack: the runtime's calls

@@ -210,25 +210,49 @@ def test_offsets(ctx, tc, binary):
     ctx.check("%s: the offsets table agrees with the binary's DWARF, vDSO fields included" % tc,
               table and dwarf and table.group(1) == dwarf.group(1) and
               "m.vdsoSP/PC 0/0" not in dwarf.group(1), r.stdout)
+    nodwarf = ctx.build_workload("ratio", tc, ["-ldflags=-w"], "ratio-nodwarf")
+    r2 = ctx.goprof_report(["--info", "--binary", nodwarf])
+    ctx.check("%s: the offsets come from DWARF when the binary has it, else from the table" %
+              tc, "offsets used: DWARF\n" in r.stdout and
+              re.search(r"offsets used: table go1\.", r2.stdout), r.stdout + r2.stdout)
+
+
+def unknown_release(ctx, tc, binary, name):
+    """A copy of binary whose build info names go1.99 instead of tc's
+    release; and whether the version string was found and patched."""
+    data = binary.read_bytes()
+    i = data.find(b"\xff Go buildinf:")
+    j = data.find(tc.version.encode(), i)
+    patched = ctx.tmp / ("%s-%s" % (tc, name))
+    fake = ("go1.99" + tc.version[len("go1.NN"):]).encode()
+    patched.write_bytes(data[:j] + fake + data[j + len(fake):])
+    patched.chmod(0o755)
+    return patched, 0 < j - i < 200
 
 
 def test_unknown_release(ctx, tc):
     """A release goprof does not know, without DWARF: a one-line notice,
-    frame pointers only, the program unharmed."""
+    frame pointers only, the program unharmed. With DWARF: the offsets come
+    from it, and nothing is lost."""
     binary = ctx.build_workload("ratio", tc, ["-ldflags=-w"], "ratio-nodwarf")
-    data = binary.read_bytes()
-    i = data.find(b"\xff Go buildinf:")
-    j = data.find(tc.version.encode(), i)
-    patched = ctx.tmp / ("%s-unknown" % tc)
-    fake = ("go1.99" + tc.version[len("go1.NN"):]).encode()
-    patched.write_bytes(data[:j] + fake + data[j + len(fake):])
-    patched.chmod(0o755)
+    patched, ok = unknown_release(ctx, tc, binary, "unknown")
     run, out = record(ctx, tc, patched, "unknown", ["-seconds", "1"])
     notes = [l for l in run.stderr.splitlines() if "not a Go release goprof knows" in l]
     r = ctx.goprof_report(["--format=raw", out])
     ctx.check("%s: an unknown Go release degrades to frame pointers with one notice" % tc,
-              0 < j - i < 200 and run.rc == 0 and len(notes) == 1 and "unwind 1" in r.stdout and
+              ok and run.rc == 0 and len(notes) == 1 and "unwind 1" in r.stdout and
               "stack" in r.stdout, run.stderr)
+    patched, ok = unknown_release(ctx, tc, ctx.build_workload("ratio", tc), "unknown-dwarf")
+    run, out = record(ctx, tc, patched, "unknown-dwarf", ["-seconds", "1", "-goroutines", "2"])
+    r = ctx.goprof_report(["--format=raw", out])
+    stacks = folded(ctx, [out], "--group-by=goroutine")
+    with_goid = sum(n for f, n in stacks if re.match(r"goroutine [1-9]", f[0]))
+    ctx.check("%s: an unknown Go release with DWARF is unwound in full, from the offsets "
+              "DWARF gives (%d of %d samples with a goroutine id)" %
+              (tc, with_goid, sum(n for _, n in stacks)),
+              ok and run.rc == 0 and "unwind 2" in r.stdout and
+              not [l for l in run.stderr.splitlines() if l and "samples written" not in l] and
+              with_goid >= 0.95 * sum(n for _, n in stacks) > 0, run.stderr)
 
 
 # runtime/pprof cannot see into the vDSO and charges its time to the Go
