@@ -2,6 +2,7 @@
 go tool pprof's views of them."""
 import gzip
 import re
+import subprocess
 
 
 def folded(ctx, sample_files, *args):
@@ -66,32 +67,44 @@ def within(value, expected, rel):
     return expected > 0 and abs(value - expected) <= rel * expected
 
 
+def read_uvarint(buf, i):
+    """An unsigned LEB128 varint at buf[i]: (value, index after it).
+    Raises ValueError past the end of buf."""
+    v = shift = 0
+    while True:
+        if i >= len(buf) or shift > 63:
+            raise ValueError("bad varint")
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, i
+
+
+def uvarint(v):
+    """v as an unsigned LEB128 varint."""
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
 def _fields(buf):
     """(field number, wire type, value) of each field of a protobuf
     message: an int for varints and fixed-width fields, bytes for
     length-delimited ones. Raises ValueError on malformed input."""
     i, out = 0, []
-
-    def varint():
-        nonlocal i
-        v = shift = 0
-        while True:
-            if i >= len(buf) or shift > 63:
-                raise ValueError("bad varint")
-            b = buf[i]
-            i += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v
-
     while i < len(buf):
-        key = varint()
+        key, i = read_uvarint(buf, i)
         field, wire = key >> 3, key & 7
         if wire == 0:
-            out.append((field, wire, varint()))
+            v, i = read_uvarint(buf, i)
+            out.append((field, wire, v))
         elif wire == 2:
-            n = varint()
+            n, i = read_uvarint(buf, i)
             if i + n > len(buf):
                 raise ValueError("length past the end")
             out.append((field, wire, buf[i:i + n]))
@@ -107,13 +120,10 @@ def _fields(buf):
 
 def _varints(buf):
     """The values of a packed repeated varint field."""
-    out, v, shift = [], 0, 0
-    for b in buf:
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            out.append(v)
-            v = shift = 0
+    out, i = [], 0
+    while i < len(buf):
+        v, i = read_uvarint(buf, i)
+        out.append(v)
     return out
 
 
@@ -143,3 +153,35 @@ def pprof_labels(path):
             labels.append((strings[lab.get(1, 0)], kind, value))
         samples.append((count, labels))
     return samples
+
+
+def rewrite_stack_flags(src, dst, flags_of):
+    """Copies the sample file src to dst with each STACK record's flags
+    replaced by flags_of(stack_id, pcs, flags). Written from docs/FORMAT.md
+    alone (zstd frames of records; the zstd command does the compression),
+    as another writer of the format would be."""
+    raw = subprocess.run(["zstd", "-dcq", str(src)], capture_output=True, check=True).stdout
+    if raw[:8] != b"GOPROF\0\x01":
+        raise ValueError("%s: not a version 1 sample file" % src)
+    out, i = bytearray(raw[:8]), 8
+    while i < len(raw):
+        rtype = raw[i]
+        n, j = read_uvarint(raw, i + 1)
+        payload = raw[j:j + n]
+        if rtype == 3:  # STACK: u id, u flags, u n, z PCs (deltas)
+            sid, k = read_uvarint(payload, 0)
+            flags, k2 = read_uvarint(payload, k)
+            count, k3 = read_uvarint(payload, k2)
+            pcs, pc = [], 0
+            for _ in range(count):
+                z, k3 = read_uvarint(payload, k3)
+                pc += (z >> 1) ^ -(z & 1)
+                pcs.append(pc)
+            payload = uvarint(sid) + uvarint(flags_of(sid, pcs, flags)) + payload[k2:]
+        out += bytes([rtype]) + uvarint(len(payload)) + payload
+        i = j + n
+    # from a file, so that the frame records its content size
+    plain = str(dst) + ".raw"
+    with open(plain, "wb") as f:
+        f.write(out)
+    subprocess.run(["zstd", "-qf", "--rm", plain, "-o", str(dst)], check=True)

@@ -4,7 +4,7 @@ unwinding strategy, and agreement with runtime/pprof where both can see."""
 import collections
 import re
 
-from helpers import folded, pprof, pprof_labels, pprof_top, within
+from helpers import folded, pprof, pprof_labels, pprof_top, rewrite_stack_flags, within
 
 STRATEGIES = ("fp", "go", "libunwind", "mixed")
 
@@ -128,6 +128,62 @@ def test_inline(ctx, tc, binary):
     ctx.check("%s: --no-inline folds main.mix into main.inlineLoop" % tc,
               not any("main.mix" in f for f, _ in stacks) and
               any(f[-1] == "main.inlineLoop" for f, _ in stacks))
+
+
+# The flags of a stack (docs/FORMAT.md) and the root frame each one gets.
+NO_G, ON_SIGNAL = 2, 4
+ROOTS = {NO_G: "[no goroutine]", ON_SIGNAL: "[signal handler]"}
+
+
+def test_no_goroutine(ctx, tc, binary):
+    """A thread of C's own, which never enters Go: its samples sit under
+    [no goroutine], with its C frames and nothing else."""
+    root = re.escape(ROOTS[NO_G])
+    frames = {"go": [[root, "cthread_leaf"]],
+              # libunwind also finds the thread's start in libc (named
+              # from libc's symbols, or as libc.so.6+OFFSET without them)
+              "mixed": [[root, r"(libc\.so\.6\+0x[0-9a-f]+|__clone3?|clone3?)",
+                         r"(libc\.so\.6\+0x[0-9a-f]+|start_thread)", "cthread_main",
+                         "cthread_leaf"]]}
+    for strategy in ("go", "mixed"):
+        run, out = record(ctx, tc, binary, "cthread-" + strategy,
+                          ["-mode", "cthread", "-seconds", "2"], {"GOPROF_UNWIND": strategy})
+        stacks = folded(ctx, [out])
+        frac, n = share(stacks, lambda f: any(len(f) == len(w) and chain(f, w)
+                                              for w in frames[strategy]),
+                        lambda f: f[-1] == "cthread_leaf")
+        ctx.check("%s %s: a C thread's samples read %s (%.1f%% of %d)" %
+                  (tc, strategy, " <- ".join(reversed(frames[strategy][0])).replace("\\", ""),
+                   100 * frac, n),
+                  n >= 500 and frac >= 0.95,
+                  "\n".join("%d %s" % (c, ";".join(f)) for f, c in
+                            sorted(stacks, key=lambda x: -x[1])[:5]))
+
+
+def test_root_flags(ctx, tc, binary):
+    """The report side of the [signal handler] and [no goroutine] roots.
+    No workload puts samples on the signal stack: the Go runtime's handlers
+    block every signal while they run (sa_mask is full), so goprof's
+    sample comes after sigreturn and is charged to the interrupted code.
+    So a real recording is rewritten with the flags set on chosen stacks,
+    and goprof-report must put exactly those samples under the roots."""
+    run, src = record(ctx, tc, binary, "flags-src", ["-mode", "spawn", "-seconds", "1"])
+    dst = ctx.tmp / ("%s-flags.zst" % tc)
+    rewrite_stack_flags(src, dst, lambda sid, pcs, fl: fl | [0, NO_G, ON_SIGNAL][sid % 3])
+    want = collections.Counter()
+    r = ctx.goprof_report(["--format=raw", dst])
+    for line in r.stdout.splitlines():
+        p = line.split()
+        if p[0] == "stack":
+            want[int(p[2]) & (NO_G | ON_SIGNAL)] += int(p[1])
+    got = collections.Counter()
+    for f, n in folded(ctx, [dst]):
+        got[{ROOTS[NO_G]: NO_G, ROOTS[ON_SIGNAL]: ON_SIGNAL}.get(f[0], 0) |
+            (NO_G if ROOTS[NO_G] in f[1:] else 0)] += n
+    ctx.check("%s: samples of stacks flagged no-goroutine or signal-stack are under [no "
+              "goroutine] or [signal handler], and only those (%s)" % (tc, dict(want)),
+              r.returncode == 0 and want[NO_G] > 0 and want[ON_SIGNAL] > 0 and want[0] > 0 and
+              got == want, "want %s got %s" % (dict(want), dict(got)))
 
 
 def test_labels(ctx, tc, ratio):
@@ -357,6 +413,8 @@ def run(ctx):
         test_cgo(ctx, tc, stitch)
         test_callback(ctx, tc, stitch)
         test_inline(ctx, tc, stitch)
+        test_no_goroutine(ctx, tc, stitch)
+        test_root_flags(ctx, tc, stitch)
         test_labels(ctx, tc, ratio)
         test_mappings(ctx, tc, stitch)
         test_unknown_release(ctx, tc)

@@ -1,11 +1,13 @@
 // stitch exercises the stacks a frame-pointer walk gets wrong: work on
 // the system stack (goroutine creation), C code without frame pointers
-// called from Go, Go called back from C, and a small function inlined into
-// a hot loop. -mode selects one; each burns CPU for -seconds.
+// called from Go, Go called back from C, a thread of C's own, and a small
+// function inlined into a hot loop. -mode selects one; each burns CPU for
+// -seconds.
 package main
 
 /*
 #cgo CFLAGS: -O2 -fomit-frame-pointer
+#include <pthread.h>
 #include <stdint.h>
 
 extern void goCallback(int);
@@ -22,6 +24,27 @@ __attribute__((noinline)) static uint64_t c_leaf(uint64_t x, int n) {
 __attribute__((noinline)) static uint64_t c_burn(int n) {
 	return c_leaf(88172645463325252ull, n) + 1;
 }
+
+// A thread of C's own, which never enters Go: its samples have no
+// goroutine.
+static volatile int cthread_stop;
+static pthread_t cthread;
+
+__attribute__((noinline)) static uint64_t cthread_leaf(uint64_t x) {
+	for (int i = 0; i < 100000; i++)
+		x = x * 2862933555777941757ull + 3037000493ull;
+	return x;
+}
+
+__attribute__((noinline)) static void *cthread_main(void *arg) {
+	uint64_t x = (uintptr_t)arg;
+	while (!cthread_stop)
+		x = cthread_leaf(x);
+	return (void *)(uintptr_t)x;
+}
+
+static void cthread_start(void) { pthread_create(&cthread, NULL, cthread_main, (void *)1); }
+static void cthread_join(void) { cthread_stop = 1; pthread_join(cthread, NULL); }
 
 // Returns a value computed after the calls, so that neither is a tail
 // call and c_calls_go stays on the stack.
@@ -100,6 +123,18 @@ func callbacker(deadline time.Time) {
 	}
 }
 
+var cthreadOnce sync.Once
+
+// cthreadWait runs one C thread that burns CPU without ever entering Go,
+// and waits for it.
+func cthreadWait(deadline time.Time) {
+	cthreadOnce.Do(func() {
+		C.cthread_start()
+		time.Sleep(time.Until(deadline))
+		C.cthread_join()
+	})
+}
+
 // mix is small enough to be inlined into inlineLoop.
 func mix(x uint64) uint64 {
 	x ^= x << 13
@@ -119,7 +154,7 @@ func inlineLoop(deadline time.Time) {
 }
 
 func main() {
-	mode := flag.String("mode", "spawn", "spawn, cgo, callback or inline")
+	mode := flag.String("mode", "spawn", "spawn, cgo, callback, inline or cthread")
 	seconds := flag.Float64("seconds", 2, "how long to run")
 	goroutines := flag.Int("goroutines", 2, "goroutines doing the work")
 	prof := flag.String("pprof", "", "also write a runtime/pprof CPU profile here")
@@ -131,6 +166,7 @@ func main() {
 	}
 	work := map[string]func(time.Time){
 		"spawn": spawner, "cgo": cgoCaller, "callback": callbacker, "inline": inlineLoop,
+		"cthread": cthreadWait,
 	}[*mode]
 	if work == nil {
 		fmt.Fprintln(os.Stderr, "unknown -mode", *mode)
