@@ -1,6 +1,7 @@
 """Shared helpers of the end-to-end modules: reading goprof's outputs and
 go tool pprof's views of them."""
 import gzip
+import os
 import re
 import subprocess
 
@@ -185,3 +186,21 @@ def rewrite_stack_flags(src, dst, flags_of):
     with open(plain, "wb") as f:
         f.write(out)
     subprocess.run(["zstd", "-qf", "--rm", plain, "-o", str(dst)], check=True)
+
+
+def debug_file_of(lib):
+    """The separate debug file of a shared library, found by its build id
+    the way goprof-report looks for it, or None."""
+    r = subprocess.run(["readelf", "-n", str(lib)], capture_output=True, text=True)
+    m = re.search(r"Build ID: ([0-9a-f]{4,})", r.stdout)
+    if not m:
+        return None
+    path = "/usr/lib/debug/.build-id/%s/%s.debug" % (m.group(1)[:2], m.group(1)[2:])
+    return path if os.path.exists(path) else None
+
+
+def libc_path():
+    """The C library the test programs load."""
+    r = subprocess.run(["ldd", "/bin/true"], capture_output=True, text=True)
+    m = re.search(r"libc\.so\.6 => (\S+)", r.stdout)
+    return m.group(1) if m else "/lib/x86_64-linux-gnu/libc.so.6"

@@ -4,7 +4,8 @@ unwinding strategy, and agreement with runtime/pprof where both can see."""
 import collections
 import re
 
-from helpers import folded, pprof, pprof_labels, pprof_top, rewrite_stack_flags, within
+from helpers import (debug_file_of, folded, libc_path, pprof, pprof_labels, pprof_top,
+                     rewrite_stack_flags, within)
 
 STRATEGIES = ("fp", "go", "libunwind", "mixed")
 
@@ -139,12 +140,12 @@ def test_no_goroutine(ctx, tc, binary):
     """A thread of C's own, which never enters Go: its samples sit under
     [no goroutine], with its C frames and nothing else."""
     root = re.escape(ROOTS[NO_G])
+    # libunwind also finds the thread's start in libc: named from libc's
+    # debug symbols, or as libc.so.6+OFFSET when they are not installed
+    named = debug_file_of(libc_path()) is not None
+    start = ["clone3", "start_thread"] if named else [r"libc\.so\.6\+0x[0-9a-f]+"] * 2
     frames = {"go": [[root, "cthread_leaf"]],
-              # libunwind also finds the thread's start in libc (named
-              # from libc's symbols, or as libc.so.6+OFFSET without them)
-              "mixed": [[root, r"(libc\.so\.6\+0x[0-9a-f]+|__clone3?|clone3?)",
-                         r"(libc\.so\.6\+0x[0-9a-f]+|start_thread)", "cthread_main",
-                         "cthread_leaf"]]}
+              "mixed": [[root] + start + ["cthread_main", "cthread_leaf"]]}
     for strategy in ("go", "mixed"):
         run, out = record(ctx, tc, binary, "cthread-" + strategy,
                           ["-mode", "cthread", "-seconds", "2"], {"GOPROF_UNWIND": strategy})
@@ -158,6 +159,50 @@ def test_no_goroutine(ctx, tc, binary):
                   n >= 500 and frac >= 0.95,
                   "\n".join("%d %s" % (c, ";".join(f)) for f, c in
                             sorted(stacks, key=lambda x: -x[1])[:5]))
+
+
+def test_c_symbols(ctx, tc, binary):
+    """C code in the C library is named from the library's symbols: the
+    exported memfrob from its .dynsym, the implementation memset resolves
+    to from its separate debug file (libc6-dbg), when it is installed."""
+    dbg = debug_file_of(libc_path())
+    memset = r"__memset_\w+" if dbg else r"libc\.so\.6\+0x[0-9a-f]+"
+    callers = {"go": ["main._Cfunc_c_libc", "runtime.cgocall"],
+               "mixed": ["runtime.cgocall", "_cgo_.*_Cfunc_c_libc", "c_libc"]}
+    for strategy in ("go", "mixed"):
+        run, out = record(ctx, tc, binary, "libc-" + strategy, ["-mode", "libc", "-seconds", "2"],
+                          {"GOPROF_UNWIND": strategy})
+        stacks = folded(ctx, [out])
+        in_c = lambda f: "main._Cfunc_c_libc" in f
+        shares = {leaf: share(stacks, lambda f: chain(f, callers[strategy] + [leaf]) and
+                              len(f) > 0 and re.match(leaf + "$", f[-1]), in_c)
+                  for leaf in ("memfrob", memset)}
+        ctx.check("%s %s: samples in libc called from cgo read memfrob and %s under %s "
+                  "(%.0f%% and %.0f%% of %d)%s" %
+                  (tc, strategy, "__memset_*" if dbg else "libc.so.6+OFFSET",
+                   " <- ".join(reversed(callers[strategy])),
+                   100 * shares["memfrob"][0], 100 * shares[memset][0], shares[memset][1],
+                   "" if dbg else " (libc's debug symbols are not installed: memset's "
+                   "implementation has no name)"),
+                  shares[memset][1] >= 500 and shares["memfrob"][0] >= 0.2 and
+                  shares[memset][0] >= 0.2 and shares["memfrob"][0] + shares[memset][0] >= 0.95,
+                  "\n".join("%d %s" % (c, ";".join(f)) for f, c in
+                            sorted(stacks, key=lambda x: -x[1])[:5]))
+    # C file and line from the binary's DWARF: the cgo preamble's c_leaf
+    # (gcc may name its copy c_leaf.constprop.0) is in main.go
+    src = (ctx.repo / "tests" / "workloads" / "stitch" / "main.go").read_text().splitlines()
+    first = next(i for i, l in enumerate(src, 1) if " c_leaf(uint64_t x" in l)
+    last = next(i for i, l in enumerate(src[first:], first + 1) if l == "}")
+    nm = ctx.sh(["nm", binary]).stdout
+    addr = re.search(r"^([0-9a-f]+) [tT] (c_leaf(\.\w+)*)$", nm, re.M)
+    r = ctx.goprof_report(["--addr2line", "--binary", binary, "0x" + addr.group(1)]) \
+        if addr else None
+    lines = r.stdout.splitlines() if r else []
+    m = re.match(r"(.*):(\d+)$", lines[1]) if len(lines) == 2 else None
+    ctx.check("%s: --addr2line on the cgo C function c_leaf gives its name and its line in "
+              "main.go (%d-%d)" % (tc, first, last),
+              m and lines[0] == addr.group(2) and m.group(1).endswith("/stitch/main.go") and
+              first <= int(m.group(2)) <= last, r.stdout if r else nm[:300])
 
 
 def test_root_flags(ctx, tc, binary):
@@ -414,6 +459,7 @@ def run(ctx):
         test_callback(ctx, tc, stitch)
         test_inline(ctx, tc, stitch)
         test_no_goroutine(ctx, tc, stitch)
+        test_c_symbols(ctx, tc, stitch)
         test_root_flags(ctx, tc, stitch)
         test_labels(ctx, tc, ratio)
         test_mappings(ctx, tc, stitch)

@@ -1,14 +1,15 @@
 // stitch exercises the stacks a frame-pointer walk gets wrong: work on
 // the system stack (goroutine creation), C code without frame pointers
-// called from Go, Go called back from C, a thread of C's own, and a small
-// function inlined into a hot loop. -mode selects one; each burns CPU for
+// called from Go, C code in the C library, Go called back from C, a thread
+// of C's own, and a small function inlined into a hot loop. -mode selects one; each burns CPU for
 // -seconds.
 package main
 
 /*
-#cgo CFLAGS: -O2 -fomit-frame-pointer
+#cgo CFLAGS: -O2 -fomit-frame-pointer -D_GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 extern void goCallback(int);
 
@@ -45,6 +46,24 @@ __attribute__((noinline)) static void *cthread_main(void *arg) {
 
 static void cthread_start(void) { pthread_create(&cthread, NULL, cthread_main, (void *)1); }
 static void cthread_join(void) { cthread_stop = 1; pthread_join(cthread, NULL); }
+
+// C code whose time goes to the C library: memset (an IFUNC: the code
+// that runs is an implementation like __memset_avx2_unaligned_erms, which
+// only libc's debug symbols name) and memfrob (exported under its name),
+// about half each.
+static char membuf[1 << 16];
+
+__attribute__((noinline)) static int c_libc(int n) {
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < 16; k++) {
+			memset(membuf, i + k, sizeof membuf);
+			// an opaque use of the buffer keeps every memset
+			__asm__ volatile("" : : "r"(membuf) : "memory");
+		}
+		memfrob(membuf, sizeof membuf);
+	}
+	return membuf[7];
+}
 
 // Returns a value computed after the calls, so that neither is a tail
 // call and c_calls_go stays on the stack.
@@ -135,6 +154,13 @@ func cthreadWait(deadline time.Time) {
 	})
 }
 
+//go:noinline
+func libcCaller(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		sink += uint64(C.c_libc(100))
+	}
+}
+
 // mix is small enough to be inlined into inlineLoop.
 func mix(x uint64) uint64 {
 	x ^= x << 13
@@ -154,7 +180,7 @@ func inlineLoop(deadline time.Time) {
 }
 
 func main() {
-	mode := flag.String("mode", "spawn", "spawn, cgo, callback, inline or cthread")
+	mode := flag.String("mode", "spawn", "spawn, cgo, callback, inline, cthread or libc")
 	seconds := flag.Float64("seconds", 2, "how long to run")
 	goroutines := flag.Int("goroutines", 2, "goroutines doing the work")
 	prof := flag.String("pprof", "", "also write a runtime/pprof CPU profile here")
@@ -166,7 +192,7 @@ func main() {
 	}
 	work := map[string]func(time.Time){
 		"spawn": spawner, "cgo": cgoCaller, "callback": callbacker, "inline": inlineLoop,
-		"cthread": cthreadWait,
+		"cthread": cthreadWait, "libc": libcCaller,
 	}[*mode]
 	if work == nil {
 		fmt.Fprintln(os.Stderr, "unknown -mode", *mode)
