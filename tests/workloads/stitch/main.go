@@ -1,7 +1,8 @@
 // stitch exercises the stacks a frame-pointer walk gets wrong: work on
-// the system stack (goroutine creation), C code without frame pointers
-// called from Go, C code in the C library, Go called back from C, a thread
-// of C's own, and a small function inlined into a hot loop. -mode selects one; each burns CPU for
+// the system stack (goroutine creation, the scheduler run for goroutines
+// that block), C code without frame pointers called from Go, C code in
+// the C library, Go called back from C, a thread of C's own, and a small
+// function inlined into a hot loop. -mode selects one; each burns CPU for
 // -seconds.
 package main
 
@@ -161,6 +162,30 @@ func libcCaller(deadline time.Time) {
 	}
 }
 
+// pingpong and ponger hand a value back and forth over unbuffered
+// channels: each parks in a loop, so the scheduler runs on the system
+// stack (mcall, park_m) on their behalf.
+//
+//go:noinline
+func pingpong(deadline time.Time) {
+	ping, pong := make(chan int), make(chan int)
+	go ponger(ping, pong)
+	for time.Now().Before(deadline) {
+		for i := 0; i < 1000; i++ {
+			ping <- i
+			sink += uint64(<-pong)
+		}
+	}
+	close(ping)
+}
+
+//go:noinline
+func ponger(ping <-chan int, pong chan<- int) {
+	for v := range ping {
+		pong <- v
+	}
+}
+
 // mix is small enough to be inlined into inlineLoop.
 func mix(x uint64) uint64 {
 	x ^= x << 13
@@ -180,7 +205,8 @@ func inlineLoop(deadline time.Time) {
 }
 
 func main() {
-	mode := flag.String("mode", "spawn", "spawn, cgo, callback, inline, cthread or libc")
+	mode := flag.String("mode", "spawn",
+		"spawn, cgo, callback, inline, cthread, libc or pingpong")
 	seconds := flag.Float64("seconds", 2, "how long to run")
 	goroutines := flag.Int("goroutines", 2, "goroutines doing the work")
 	prof := flag.String("pprof", "", "also write a runtime/pprof CPU profile here")
@@ -192,7 +218,7 @@ func main() {
 	}
 	work := map[string]func(time.Time){
 		"spawn": spawner, "cgo": cgoCaller, "callback": callbacker, "inline": inlineLoop,
-		"cthread": cthreadWait, "libc": libcCaller,
+		"cthread": cthreadWait, "libc": libcCaller, "pingpong": pingpong,
 	}[*mode]
 	if work == nil {
 		fmt.Fprintln(os.Stderr, "unknown -mode", *mode)
