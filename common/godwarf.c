@@ -36,6 +36,13 @@ static const struct elf_sec *find_sec(const struct elfimg *img, const char *name
     return s;
 }
 
+bool godwarf_present(const struct elfimg *img)
+{
+    bool gnu;
+    const struct elf_sec *s = find_sec(img, ".debug_info", &gnu);
+    return s && s->type != SHT_NOBITS && s->size;
+}
+
 /* 1: no such section; -1: unusable; 0: ready. */
 static int dsec_open(const struct elfimg *img, const char *name, struct dsec *s, char *why,
                      size_t whylen)

@@ -1,5 +1,5 @@
 /* Member offsets of struct types, read from a Go binary's DWARF without
- * libdw, and cheaply enough for the start-up of every profiled program.
+ * libdw, cheaply enough to do for every profiled program.
  *
  * libdw's dwarf_begin inflates every compressed .debug_* section up front
  * (~12 ms for a 3 MB Go binary here), though the runtime's struct types
@@ -31,6 +31,10 @@ struct godwarf_want {
  * when every type named in w was found (members may still be missing),
  * 1 when the file has no .debug_info, -1 on an unreadable or incomplete
  * one; both with the reason in why. */
+/* Does the file have a .debug_info (plain or compressed)? Cheap: looks at
+ * section headers only. */
+bool godwarf_present(const struct elfimg *img);
+
 int godwarf_members(const struct elfimg *img, const char *unit, struct godwarf_want *w,
                     size_t nw, char *why, size_t whylen);
 

@@ -2,8 +2,9 @@
  * They move between releases (g.goid was 0x98, 0xa0 in 1.23-1.24, 0x98
  * again in 1.25; gobuf lost a field in 1.25; m.curg moved in 1.25), so
  * they come from the binary's DWARF, which is right for any release and
- * costs a few ms at start-up (godwarf.h), and from a table of the
- * releases 1.18 to 1.26 for binaries built without DWARF (-w). */
+ * takes a few ms to read (godwarf.h; the collector does it, see ring.h),
+ * and from a table of the releases 1.18 to 1.26 for binaries built
+ * without DWARF (-w). */
 #ifndef GOPROF_GOOFFSETS_H
 #define GOPROF_GOOFFSETS_H
 

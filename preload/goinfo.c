@@ -9,6 +9,7 @@
 
 #include "elfimage.h"
 #include "gobinary.h"
+#include "godwarf.h"
 
 struct goinfo goinfo;
 
@@ -67,6 +68,7 @@ int goinfo_load(char *err, size_t errlen)
     goinfo.g_off_elf = gb.tlsg_offset;
     goinfo.tls_block = img.has_tls ? img.tls.memsz : 0;
     goinfo.go_release = gobin_release(&gb);
+    goinfo.has_dwarf = godwarf_present(&img);
     snprintf(goinfo.go_version, sizeof goinfo.go_version, "%s", gb.go_version);
     snprintf(goinfo.go_build_id, sizeof goinfo.go_build_id, "%s", img.go_build_id);
     elfimg_build_id_hex(&img, goinfo.build_id, sizeof goinfo.build_id);
@@ -74,20 +76,12 @@ int goinfo_load(char *err, size_t errlen)
     return 0;
 }
 
-bool goinfo_load_offsets(char *why, size_t whylen)
+bool goinfo_table_offsets(void)
 {
-    struct elfimg img;
-    char dw[200];
-    bool ok = elfimg_open(&img, "/proc/self/exe", dw, sizeof dw) == 0;
-    if (ok) {
-        ok = gooffsets_load(&img, goinfo.go_release, &goinfo.off, dw, sizeof dw);
-        elfimg_close(&img);
-    }
-    if (!ok)
-        snprintf(why, whylen, "%s is not a Go release goprof knows, and its DWARF cannot tell "
-                 "the runtime's layout (%s)",
-                 *goinfo.go_version ? goinfo.go_version : "this Go version", dw);
-    return ok;
+    if (gooffsets_from_table(goinfo.go_release, &goinfo.off))
+        return true;
+    memset(&goinfo.off, 0, sizeof goinfo.off);
+    return false;
 }
 
 /* Reads len bytes at addr without risking a fault: the kernel checks the
