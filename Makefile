@@ -8,7 +8,7 @@ B       := build
 
 COMMON_SRC  := common/pclntab.c common/elfimage.c common/gobinary.c common/u64map.c \
                common/bytebuf.c \
-               common/gooffsets.c
+               common/gooffsets.c common/godwarf.c
 FORMAT_SRC  := collector/sample_format.c
 LIB_SRC     := $(wildcard preload/*.c) common/log.c collector/collector.c collector/ring.c \
                collector/cunwind.c \
@@ -19,7 +19,7 @@ RECORD_SRC  := tools/record_main.c common/elfimage.c common/gobinary.c common/pc
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-LIB_LIBS    := -lzstd -ldw -lelf -lunwind-x86_64 -lunwind -ldl -lpthread
+LIB_LIBS    := -lzstd -lz -lelf -lunwind-x86_64 -lunwind -ldl -lpthread
 REPORT_LIBS := -lzstd -ldw -lelf -lz
 
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -87,7 +87,7 @@ demo: all
 # Writes the big recording that run.sh times goprof-report on.
 $(B)/bench/gen_samples: tools/bench/gen_samples.c $(call obj,$(FORMAT_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -ldw -lelf
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(call obj,$(FORMAT_SRC) $(COMMON_SRC)) -lzstd -lz -lelf
 
 $(B)/bench/unwind_bench: tools/bench/unwind_bench.c \
         $(call obj,preload/unwind.c collector/ring.c common/pclntab.c common/elfimage.c common/gobinary.c)

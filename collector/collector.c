@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cunwind.h"
+#include "elfimage.h"
+#include "gooffsets.h"
 #include "log.h"
 #include "stack_table.h"
 #include "u64map.h"
@@ -242,6 +244,44 @@ static void detach_from_program(void)
     }
 }
 
+void offsets_notice(const char *go_version, const char *why, int *unwind, char *note,
+                    size_t notelen)
+{
+    snprintf(note, notelen, "%s is not a Go release goprof knows, and its DWARF cannot tell "
+             "the runtime's layout (%s)", go_version && *go_version ? go_version
+             : "this Go version", why);
+    if (*unwind == SF_UNWIND_FP || *unwind == SF_UNWIND_NONE) {
+        goprof_log("%s: samples carry no goroutine ids", note);
+    } else {
+        goprof_log("%s: stacks are walked by frame pointers only, without stitching or "
+                   "goroutine ids", note);
+        *unwind = SF_UNWIND_FP;
+    }
+}
+
+/* The runtime's offsets from DWARF, for the handler (ring.h). When the
+ * program has none at all, the header and a note say so. */
+static void read_offsets(const struct collector_args *a, struct sf_header *hdr, char *note,
+                         size_t notelen)
+{
+    if (!a->dwarf_offsets)
+        return;
+    struct elfimg img;
+    char why[200];
+    bool ok = elfimg_open(&img, "/proc/self/exe", why, sizeof why) == 0; /* forked: the same */
+    if (ok) {
+        ok = gooffsets_from_dwarf(&img, &a->ring->off, why, sizeof why);
+        elfimg_close(&img);
+    }
+    atomic_store_explicit(&a->ring->off_state, ok ? RING_OFF_DWARF : RING_OFF_NONE,
+                          memory_order_release);
+    if (!ok && !a->table_offsets) {
+        int unwind = (int)hdr->unwind;
+        offsets_notice(hdr->go_version, why, &unwind, note, notelen);
+        hdr->unwind = (uint64_t)unwind;
+    }
+}
+
 static void __attribute__((noreturn)) collector_main(const struct collector_args *a)
 {
     detach_from_program();
@@ -262,11 +302,16 @@ static void __attribute__((noreturn)) collector_main(const struct collector_args
         atomic_store(&a->ring->stopped, 1);
         _exit(1);
     }
-    sfw_header(c.w, &a->hdr);
+    struct sf_header hdr = a->hdr;
+    char offsets_note[400] = "";
+    read_offsets(a, &hdr, offsets_note, sizeof offsets_note);
+    sfw_header(c.w, &hdr);
     if (a->note && *a->note)
         sfw_note(c.w, a->note);
     if (a->note2 && *a->note2)
         sfw_note(c.w, a->note2);
+    if (*offsets_note)
+        sfw_note(c.w, offsets_note);
     write_maps(&c);
     flush(&c);
     uint64_t last_flush = now(CLOCK_MONOTONIC), last_maps = last_flush;

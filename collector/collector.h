@@ -8,6 +8,7 @@
 #define GOPROF_COLLECTOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "ring.h"
@@ -23,7 +24,18 @@ struct collector_args {
     struct sf_header hdr;
     const char *note; /* written to the file when non-empty */
     const char *note2;
+    /* Read the runtime's offsets from the executable's DWARF into the
+     * ring (see ring.h). Without them and without table_offsets (the
+     * release is unknown), the header says frame pointers only and the
+     * handler walks so. */
+    bool dwarf_offsets, table_offsets;
 };
+
+/* For a program whose release goprof does not know and whose DWARF cannot
+ * tell the runtime's layout (why): writes the note for the file, prints
+ * it, and turns *unwind (SF_UNWIND_*) to frame pointers only. */
+void offsets_notice(const char *go_version, const char *why, int *unwind, char *note,
+                    size_t notelen);
 
 /* Forks the collector. Returns 0 in the parent, -1 (errno) on failure.
  * The child never returns. */

@@ -234,7 +234,14 @@ int cunwind_run(struct cunwind *u, uint64_t ip, uint64_t sp, uint64_t bp, const 
         if (unw_get_reg(&c, UNW_REG_IP, &pc) != 0 || unw_get_reg(&c, UNW_REG_SP, &csp) != 0 ||
             pc == 0)
             break;
-        if (stop_at_go && pc >= u->text_lo && pc < u->text_hi)
+        bool go = pc >= u->text_lo && pc < u->text_hi;
+        if (stop_at_go && go)
+            break;
+        /* Where a frame has no CFI (Go code, for the libunwind strategy)
+         * libunwind follows RBP, which may hold anything: a "return
+         * address" outside all code ends the stack instead of becoming a
+         * frame (0x1f5 was one). */
+        if (!go && !object_at(u, pc))
             break;
         if (csp < prev_sp) /* a frame must not move down the stack */
             break;

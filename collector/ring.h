@@ -17,9 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gooffsets.h"
+
 #define RING_MAGIC 0x676f70726f667231ull /* "goprofr1" */
 
 #define RING_NO_HOLE 0xffff
+
+enum { RING_OFF_PENDING, RING_OFF_DWARF, RING_OFF_NONE };
 
 struct ring_slot {
     _Atomic uint64_t seq;
@@ -74,6 +78,13 @@ struct ring {
     uint64_t nslots;    /* a power of two */
     _Atomic uint32_t stopped; /* set by the collector when it gives up */
     uint32_t tsc_time;        /* slots are timestamped with the TSC */
+    /* The runtime's g/m offsets from the executable's DWARF. Reading them
+     * takes a few ms (godwarf.h), so the collector does it, beside the
+     * program instead of before it, and publishes them here: off_state
+     * goes from RING_OFF_PENDING to RING_OFF_DWARF (off is set) or
+     * RING_OFF_NONE. Until then the handler uses the table's. */
+    _Atomic uint32_t off_state;
+    struct go_offsets off;
     /* head is hammered by producers: keep it off the other lines */
     _Alignas(64) _Atomic uint64_t head;
     _Alignas(64) struct ring_counters counters;

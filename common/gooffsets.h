@@ -1,16 +1,18 @@
 /* Offsets of the runtime's g and m fields that the signal handler reads.
  * They move between releases (g.goid was 0x98, 0xa0 in 1.23-1.24, 0x98
  * again in 1.25; gobuf lost a field in 1.25; m.curg moved in 1.25), so
- * they come from a table of verified releases, and from the binary's DWARF
- * for a release the table does not know. Parsing DWARF costs ~10 ms per
- * 2 MB of binary at start-up, so the table is preferred when it applies;
- * the tests check the table against DWARF for the releases built here. */
+ * they come from the binary's DWARF, which is right for any release and
+ * takes a few ms to read (godwarf.h; the collector does it, see ring.h),
+ * and from a table of the releases 1.18 to 1.26 for binaries built
+ * without DWARF (-w). */
 #ifndef GOPROF_GOOFFSETS_H
 #define GOPROF_GOOFFSETS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "elfimage.h"
 
 struct go_offsets {
     const char *source; /* "table go1.NN", "DWARF", or NULL when unknown */
@@ -26,8 +28,14 @@ struct go_offsets {
 
 /* Offsets for release (119, 126, ...) from the table; false if unknown. */
 bool gooffsets_from_table(int release, struct go_offsets *o);
-/* Offsets from the DWARF of the ELF file at path; false (with a reason)
- * if it has no usable DWARF. */
-bool gooffsets_from_dwarf(const char *path, struct go_offsets *o, char *why, size_t whylen);
+/* Offsets from the binary's DWARF; false (with a reason) if it has no
+ * usable DWARF. */
+bool gooffsets_from_dwarf(const struct elfimg *img, struct go_offsets *o, char *why,
+                          size_t whylen);
+/* What goprof uses: the DWARF of img, which is the truth for this very
+ * build of any release, else the table for release; false (with DWARF's
+ * reason) when neither knows. */
+bool gooffsets_load(const struct elfimg *img, int release, struct go_offsets *o, char *why,
+                    size_t whylen);
 
 #endif

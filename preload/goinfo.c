@@ -9,6 +9,7 @@
 
 #include "elfimage.h"
 #include "gobinary.h"
+#include "godwarf.h"
 
 struct goinfo goinfo;
 
@@ -67,6 +68,7 @@ int goinfo_load(char *err, size_t errlen)
     goinfo.g_off_elf = gb.tlsg_offset;
     goinfo.tls_block = img.has_tls ? img.tls.memsz : 0;
     goinfo.go_release = gobin_release(&gb);
+    goinfo.has_dwarf = godwarf_present(&img);
     snprintf(goinfo.go_version, sizeof goinfo.go_version, "%s", gb.go_version);
     snprintf(goinfo.go_build_id, sizeof goinfo.go_build_id, "%s", img.go_build_id);
     elfimg_build_id_hex(&img, goinfo.build_id, sizeof goinfo.build_id);
@@ -74,17 +76,11 @@ int goinfo_load(char *err, size_t errlen)
     return 0;
 }
 
-bool goinfo_load_offsets(char *why, size_t whylen)
+bool goinfo_table_offsets(void)
 {
     if (gooffsets_from_table(goinfo.go_release, &goinfo.off))
         return true;
-    char dw[200];
-    if (gooffsets_from_dwarf("/proc/self/exe", &goinfo.off, dw, sizeof dw))
-        return true;
     memset(&goinfo.off, 0, sizeof goinfo.off);
-    snprintf(why, whylen, "%s is not a Go release goprof knows, and its DWARF cannot tell "
-             "the runtime's layout (%s)",
-             *goinfo.go_version ? goinfo.go_version : "this Go version", dw);
     return false;
 }
 

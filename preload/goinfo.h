@@ -27,6 +27,7 @@ struct goinfo {
     int64_t g_off_elf; /* from the ELF, to confirm; INT64_MIN if unknown */
     uint64_t tls_block; /* bytes of static TLS the executable owns */
     int go_release;      /* 119, 126, ...; 0 if unknown */
+    bool has_dwarf;      /* the executable has .debug_info */
     struct go_offsets off; /* valid when off.source is set */
     struct code_range vdso;
     struct code_range ranges[GOINFO_MAX_RANGES];
@@ -43,9 +44,10 @@ extern struct goinfo goinfo;
  * not a Go program (the library then stays inert); -1 with a message in
  * err if it is one but its tables cannot be used. */
 int goinfo_load(char *err, size_t errlen);
-/* Per-release offsets: from the table, else DWARF. On failure the reason
- * is in why and the handler walks frame pointers only. */
-bool goinfo_load_offsets(char *why, size_t whylen);
+/* The runtime's g/m offsets from the per-release table into goinfo.off;
+ * false (and goinfo.off cleared) for a release the table does not know.
+ * Those from DWARF come later, through the collector (ring.h). */
+bool goinfo_table_offsets(void);
 /* Finds (or confirms) g's TLS slot. Must run on a thread whose TLS g is a
  * g0 and whose stack pointer lies on that g0's stack: the runtime's calls
  * to pthread_create satisfy both. */

@@ -114,12 +114,18 @@ __attribute__((constructor)) static void goprof_init(int argc, char **argv, char
                    goinfo.exe_path, err);
         return;
     }
-    char offsets_note[300] = "";
-    if (cfg.unwind != SF_UNWIND_FP && !goinfo_load_offsets(offsets_note, sizeof offsets_note)) {
-        goprof_log("%s: stacks are walked by frame pointers only, without stitching or "
-                   "goroutine ids", offsets_note);
-        cfg.unwind = SF_UNWIND_FP;
-    }
+    /* Every strategy records goroutine ids, so every one needs the
+     * runtime's offsets; fp just does not stitch with them. They come from
+     * the executable's DWARF, the truth for any release, which the
+     * collector reads beside the program (a few ms the program would
+     * otherwise wait); the table's serve until then, and for binaries
+     * without DWARF. A release the table does not know, without DWARF,
+     * gets frame pointers only, and says so. */
+    char offsets_note[400] = "";
+    bool table_offsets = goinfo_table_offsets();
+    if (!table_offsets && !goinfo.has_dwarf)
+        offsets_notice(goinfo.go_version, "no DWARF (built with -ldflags=-w or stripped)",
+                       &cfg.unwind, offsets_note, sizeof offsets_note);
     struct source_cfg sc;
     char source_note[512];
     if (choose_source(&cfg, &sc, source_note, sizeof source_note) != 0)
@@ -167,6 +173,8 @@ __attribute__((constructor)) static void goprof_init(int argc, char **argv, char
                 .hostname = host},
         .note = source_note,
         .note2 = offsets_note,
+        .dwarf_offsets = goinfo.has_dwarf,
+        .table_offsets = table_offsets,
     };
     if (collector_spawn(&ca) != 0) {
         goprof_log("cannot start the collector process: %s; profiling disabled",

@@ -11,13 +11,24 @@
 #include "threads.h"
 
 struct ring *goprof_ring;
-static struct unwind_env env;
+static struct unwind_env env, env_fp;
 static int strategy;
 
 void sampler_init(const struct unwind_env *e, int unwind)
 {
     env = *e;
+    env_fp = *e;
+    env_fp.fp_only = true;
     strategy = unwind;
+}
+
+/* The runtime's offsets: DWARF's once the collector has published them
+ * (ring.h), the table's before; source NULL when neither is known. */
+static inline const struct go_offsets *offsets(const struct ring *r)
+{
+    if (atomic_load_explicit(&r->off_state, memory_order_acquire) == RING_OFF_DWARF)
+        return &r->off;
+    return &goinfo.off;
 }
 
 static inline uint64_t load(uint64_t addr)
@@ -43,9 +54,9 @@ static void thread_bounds(uint64_t sp, uint64_t *lo, uint64_t *hi)
 /* The goroutine context of the sample, from g (thread-local storage) and
  * its m: the stack to walk, the goroutine's id. The rest of the runtime
  * state the walk reads only when it meets a stack switch. */
-static void read_gctx(uint64_t sp, struct unwind_gctx *c, uint64_t *goid, uint32_t *flags)
+static void read_gctx(const struct go_offsets *o, uint64_t sp, struct unwind_gctx *c,
+                      uint64_t *goid, uint32_t *flags)
 {
-    const struct go_offsets *o = &goinfo.off;
     uint64_t g = goinfo_current_g();
     if (!g) {
         if (atomic_load_explicit(&goinfo.g_known, memory_order_relaxed))
@@ -127,13 +138,20 @@ void sampler_take(siginfo_t *si, void *ucontext)
     struct unwind_gctx gc = {0};
     uint64_t goid = 0;
     uint32_t flags = 0;
-    read_gctx(regs.sp, &gc, &goid, &flags);
+    const struct go_offsets *o = offsets(r);
+    read_gctx(o, regs.sp, &gc, &goid, &flags);
     bool truncated = false;
     int n = 0;
     struct unwind_hole hole = {0};
-    switch (strategy) {
+    /* The collector found no offsets in DWARF for a release the table
+     * does not know: frame pointers only, as the file's header says. */
+    int st = !o->source && strategy != SF_UNWIND_FP &&
+                     atomic_load_explicit(&r->off_state, memory_order_relaxed) == RING_OFF_NONE
+                 ? SF_UNWIND_FP
+                 : strategy;
+    switch (st) {
     case SF_UNWIND_FP:
-        n = unwind_fp(&env, &regs, gc.lo, gc.hi, s->pcs, (int)r->depth, &truncated);
+        n = unwind_fp(&env_fp, &regs, gc.lo, gc.hi, s->pcs, (int)r->depth, &truncated);
         break;
     case SF_UNWIND_GO:
         n = unwind_go(&env, &regs, &gc, NULL, s->pcs, (int)r->depth, &truncated);

@@ -114,8 +114,8 @@ static void index_specials(struct unwind_env *env)
     env->special_pages = pages ? calloc(pages / 64 + 1, 8) : NULL;
     for (int i = 0; i < env->ninjected; i++)
         mark_pages(env, &env->injected[i]);
-    const struct code_range *more[] = {&env->systemstack, &env->morestack, &env->asmcgocall,
-                                       &env->cgocallback, &env->crosscall2};
+    const struct code_range *more[] = {&env->systemstack, &env->morestack, &env->mcall,
+                                       &env->asmcgocall, &env->cgocallback, &env->crosscall2};
     for (size_t i = 0; i < sizeof more / sizeof *more; i++)
         mark_pages(env, more[i]);
 }
@@ -146,6 +146,7 @@ void unwind_find_specials(struct unwind_env *env)
     unwind_find_injected(env);
     find_range(env, "runtime.systemstack", &env->systemstack);
     find_range(env, "runtime.morestack", &env->morestack);
+    find_range(env, "runtime.mcall", &env->mcall);
     find_range(env, "runtime.asmcgocall", &env->asmcgocall);
     find_range(env, "runtime.cgocallback", &env->cgocallback);
     find_range(env, "crosscall2", &env->crosscall2);
@@ -346,6 +347,31 @@ static bool stitch(struct walk *w, struct frame *f)
             w->pcs[w->n - 1] = s->sched_pc;
             use_curg(w);
             *f = (struct frame){s->sched_pc, s->sched_sp, s->sched_bp, INTERRUPTED};
+            return true;
+        }
+        /* mcall saved the calling goroutine's state in its g.sched, cleared
+         * BP (1.25+) and called fn(gp) on g0, with gp pushed as fn's
+         * argument just below g0.sched.sp. The goroutine stays m.curg
+         * until fn drops it (dropg: then schedule() runs for no one, and
+         * the goroutine may already run on another thread), or until the
+         * scheduler makes another goroutine current (execute). Only while
+         * that slot still holds curg is curg.sched where the goroutine
+         * stopped to call mcall; then park_m, goexit0 and gosched_m sit
+         * under the function that blocked, exited or yielded. */
+        if (in_range(&env->mcall, f->pc)) {
+            const struct gstate *z = g0(w);
+            if (!z->g0_sched_sp || f->sp != z->g0_sched_sp - 8 || !on_stack(w, f->sp, 8) ||
+                load(f->sp) != g->curg)
+                return true; /* the walk ends at mcall */
+            const struct gstate *s = sched(w), *c = curg_stack(w);
+            if (s->sched_sp < c->curg_lo || s->sched_sp >= c->curg_hi || !in_text(env, s->sched_pc))
+                return true;
+            if (!push(w, s->sched_pc))
+                return false;
+            use_curg(w);
+            /* sched.pc is a return address into the caller of mcall, and
+             * sched.sp the caller's SP at the call */
+            *f = (struct frame){s->sched_pc, s->sched_sp, s->sched_bp, SPWALK};
             return true;
         }
         /* The C frames of a cgo call end in asmcgocall: go on from the

@@ -10,7 +10,9 @@
  *   runtime.sigpanic): the frame below it was interrupted, not calling.
  * - On the system stack (g0), runtime.systemstack and runtime.morestack
  *   continue on the goroutine that switched there, from its saved
- *   g.sched, as the runtime's own unwinder does.
+ *   g.sched, as the runtime's own unwinder does; so does runtime.mcall,
+ *   while the goroutine that called it is still m.curg (until the
+ *   scheduler drops it), which the runtime's unwinder does not do.
  * - C code called through cgo runs on g0; once its frames end, the walk
  *   goes on from the goroutine's saved syscall state (the cgocall frame).
  *   A Go callback from C continues through cgocallback into the C frames
@@ -44,7 +46,7 @@ struct unwind_env {
     struct code_range injected[UNWIND_MAX_INJECTED];
     int ninjected;
     /* the runtime's stack-switching functions; empty ranges when absent */
-    struct code_range systemstack, morestack, asmcgocall, cgocallback, crosscall2;
+    struct code_range systemstack, morestack, mcall, asmcgocall, cgocallback, crosscall2;
     struct code_range vdso;
     bool fp_only; /* GOPROF_UNWIND=fp: the plain chain, no pcsp fix */
     /* One bit per 4 KiB page of Go text that holds one of the functions

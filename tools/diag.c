@@ -96,10 +96,15 @@ int diag_info(const char *binary, FILE *out)
         print_offsets(out, "table", &o);
     else
         fprintf(out, "offsets table: none for this release\n");
-    if (gooffsets_from_dwarf(binary, &o, err, sizeof err))
+    if (gooffsets_from_dwarf(&img, &o, err, sizeof err))
         print_offsets(out, "dwarf", &o);
     else
         fprintf(out, "offsets dwarf: %s\n", err);
+    /* what the library would take */
+    if (gooffsets_load(&img, gobin_release(&g), &o, err, sizeof err))
+        fprintf(out, "offsets used: %s\n", o.source);
+    else
+        fprintf(out, "offsets used: none (%s)\n", err);
     elfimg_close(&img);
     return 0;
 }

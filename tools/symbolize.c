@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct symbolizer {
     bool expand_inline;
@@ -27,11 +28,30 @@ void symbolizer_free(struct symbolizer *s)
         if (s->bins[i]->dwarf)
             dwarf_end(s->bins[i]->dwarf);
         elfimg_close(&s->bins[i]->img);
+        if (s->bins[i]->has_debug)
+            elfimg_close(&s->bins[i]->debug);
         free(s->bins[i]->path);
         free(s->bins[i]);
     }
     free(s->bins);
     free(s);
+}
+
+/* /usr/lib/debug/.build-id/xx/yyyy.debug, as gdb and perf look for it; its
+ * build id must be the binary's. */
+static void open_debug_file(struct binary *b)
+{
+    char path[64 + 2 * sizeof b->img.gnu_build_id], id[2 * sizeof b->img.gnu_build_id + 1];
+    elfimg_build_id_hex(&b->img, id, sizeof id);
+    snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2);
+    char err[512], got[sizeof id];
+    if (access(path, R_OK) != 0 || elfimg_open(&b->debug, path, err, sizeof err) != 0)
+        return;
+    elfimg_build_id_hex(&b->debug, got, sizeof got);
+    if (strcmp(got, id) == 0)
+        b->has_debug = true;
+    else
+        elfimg_close(&b->debug);
 }
 
 struct binary *symbolizer_binary(struct symbolizer *s, const char *path, char *err,
@@ -64,6 +84,8 @@ struct binary *symbolizer_binary(struct symbolizer *s, const char *path, char *e
             return NULL;
         }
         b->is_go = true;
+    } else if (!elfimg_section(&b->img, ".symtab") && b->img.gnu_build_id_len >= 2) {
+        open_debug_file(b);
     }
     s->bins[s->nbins++] = b;
     return b;
@@ -114,7 +136,9 @@ int symbolize(struct symbolizer *s, struct binary *b, uint64_t vaddr, bool is_re
                                         b->go.wrapper_funcid && fr[i].funcid == b->go.wrapper_funcid};
         return n;
     }
-    const struct elf_funcsym *sym = elfimg_func_at(&b->img, pc);
+    const struct elf_funcsym *sym = b->has_debug ? elfimg_func_at(&b->debug, pc) : NULL;
+    if (!sym)
+        sym = elfimg_func_at(&b->img, pc);
     if (sym) {
         out[0] = (struct sym_frame){sym->name, "", 0, 0, false, FRAME_C, false};
         c_source_line(b, pc, &out[0]);

@@ -30,6 +30,11 @@ struct binary {
     char build_id[160];
     void *dwarf; /* Dwarf *, for C file:line; opened on first use */
     bool dwarf_tried;
+    /* A shared library without .symtab (libc, as distributions ship it)
+     * names only what it exports; its separate debug file, found by build
+     * id under /usr/lib/debug/.build-id, names the rest. */
+    struct elfimg debug;
+    bool has_debug;
 };
 
 struct symbolizer;

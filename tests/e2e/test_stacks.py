@@ -1,9 +1,11 @@
 """Whole, true stacks: system-stack stitching, C frames of cgo calls, Go
 called back from C, inlined frames, goroutine and thread labels, every
 unwinding strategy, and agreement with runtime/pprof where both can see."""
+import collections
 import re
 
-from helpers import folded, pprof, pprof_top, within
+from helpers import (debug_file_of, folded, libc_path, pprof, pprof_labels, pprof_top,
+                     rewrite_stack_flags, within)
 
 STRATEGIES = ("fp", "go", "libunwind", "mixed")
 
@@ -60,6 +62,29 @@ def test_newproc(ctx, tc, binary):
         ctx.check("%s %s: runtime.newproc1 sits under spawner -> newproc -> systemstack "
                   "(%.1f%% of %d samples)" % (tc, strategy, 100 * frac, n),
                   n >= 50 and frac >= 0.95, run.stderr[-500:])
+
+
+def test_mcall(ctx, tc, binary):
+    """Goroutines that park in a loop (channel ping-pong): the scheduler's
+    work on g0 under runtime.mcall sits under the function that blocked
+    while that goroutine is still current (park_m before it drops it);
+    after, it stays under a plain runtime.mcall root, as runtime/pprof
+    has all of it."""
+    blocked = [r"main\.(pingpong|ponger)", r"runtime\.chan(send|recv)[12]",
+               r"runtime\.chan(send|recv)", "runtime.gopark", "runtime.mcall", "runtime.park_m"]
+    for strategy in ("go", "mixed"):
+        run, out = record(ctx, tc, binary, "pingpong-" + strategy,
+                          ["-mode", "pingpong", "-seconds", "2"], {"GOPROF_UNWIND": strategy})
+        stacks = folded(ctx, [out])
+        frac, n = share(stacks, lambda f: chain(f, blocked),
+                        lambda f: "runtime.park_m" in f and f[0] != "runtime.mcall")
+        plain = sum(c for f, c in stacks if f[:2] == ["runtime.mcall", "runtime.park_m"])
+        ctx.check("%s %s: park_m under mcall, while the goroutine that parked is current, "
+                  "sits under main.pingpong/ponger <- chansend/chanrecv <- gopark (%.1f%% of %d; "
+                  "%d later ones stay under mcall)" % (tc, strategy, 100 * frac, n, plain),
+                  n >= 30 and frac >= 0.95 and plain > 0,
+                  "\n".join(["%d %s" % (c, ";".join(f)) for f, c in
+                             sorted(stacks, key=lambda x: -x[1]) if "runtime.park_m" in f][:8]))
 
 
 def test_cgo(ctx, tc, binary):
@@ -129,23 +154,145 @@ def test_inline(ctx, tc, binary):
               any(f[-1] == "main.inlineLoop" for f, _ in stacks))
 
 
+# The flags of a stack (docs/FORMAT.md) and the root frame each one gets.
+NO_G, ON_SIGNAL = 2, 4
+ROOTS = {NO_G: "[no goroutine]", ON_SIGNAL: "[signal handler]"}
+
+
+def test_no_goroutine(ctx, tc, binary):
+    """A thread of C's own, which never enters Go: its samples sit under
+    [no goroutine], with its C frames and nothing else."""
+    root = re.escape(ROOTS[NO_G])
+    # libunwind also finds the thread's start in libc: named from libc's
+    # debug symbols, or as libc.so.6+OFFSET when they are not installed
+    named = debug_file_of(libc_path()) is not None
+    start = ["clone3", "start_thread"] if named else [r"libc\.so\.6\+0x[0-9a-f]+"] * 2
+    frames = {"go": [[root, "cthread_leaf"]],
+              "mixed": [[root] + start + ["cthread_main", "cthread_leaf"]]}
+    for strategy in ("go", "mixed"):
+        run, out = record(ctx, tc, binary, "cthread-" + strategy,
+                          ["-mode", "cthread", "-seconds", "2"], {"GOPROF_UNWIND": strategy})
+        stacks = folded(ctx, [out])
+        frac, n = share(stacks, lambda f: any(len(f) == len(w) and chain(f, w)
+                                              for w in frames[strategy]),
+                        lambda f: f[-1] == "cthread_leaf")
+        ctx.check("%s %s: a C thread's samples read %s (%.1f%% of %d)" %
+                  (tc, strategy, " <- ".join(reversed(frames[strategy][0])).replace("\\", ""),
+                   100 * frac, n),
+                  n >= 500 and frac >= 0.95,
+                  "\n".join("%d %s" % (c, ";".join(f)) for f, c in
+                            sorted(stacks, key=lambda x: -x[1])[:5]))
+
+
+def test_c_symbols(ctx, tc, binary):
+    """C code in the C library is named from the library's symbols: the
+    exported memfrob from its .dynsym, the implementation memset resolves
+    to from its separate debug file (libc6-dbg), when it is installed."""
+    dbg = debug_file_of(libc_path())
+    memset = r"__memset_\w+" if dbg else r"libc\.so\.6\+0x[0-9a-f]+"
+    callers = {"go": ["main._Cfunc_c_libc", "runtime.cgocall"],
+               "mixed": ["runtime.cgocall", "_cgo_.*_Cfunc_c_libc", "c_libc"]}
+    for strategy in ("go", "mixed"):
+        run, out = record(ctx, tc, binary, "libc-" + strategy, ["-mode", "libc", "-seconds", "2"],
+                          {"GOPROF_UNWIND": strategy})
+        stacks = folded(ctx, [out])
+        in_c = lambda f: "main._Cfunc_c_libc" in f
+        shares = {leaf: share(stacks, lambda f: chain(f, callers[strategy] + [leaf]) and
+                              len(f) > 0 and re.match(leaf + "$", f[-1]), in_c)
+                  for leaf in ("memfrob", memset)}
+        ctx.check("%s %s: samples in libc called from cgo read memfrob and %s under %s "
+                  "(%.0f%% and %.0f%% of %d)%s" %
+                  (tc, strategy, "__memset_*" if dbg else "libc.so.6+OFFSET",
+                   " <- ".join(reversed(callers[strategy])),
+                   100 * shares["memfrob"][0], 100 * shares[memset][0], shares[memset][1],
+                   "" if dbg else " (libc's debug symbols are not installed: memset's "
+                   "implementation has no name)"),
+                  shares[memset][1] >= 500 and shares["memfrob"][0] >= 0.2 and
+                  shares[memset][0] >= 0.2 and shares["memfrob"][0] + shares[memset][0] >= 0.95,
+                  "\n".join("%d %s" % (c, ";".join(f)) for f, c in
+                            sorted(stacks, key=lambda x: -x[1])[:5]))
+    # C file and line from the binary's DWARF: the cgo preamble's c_leaf
+    # (gcc may name its copy c_leaf.constprop.0) is in main.go
+    src = (ctx.repo / "tests" / "workloads" / "stitch" / "main.go").read_text().splitlines()
+    first = next(i for i, l in enumerate(src, 1) if " c_leaf(uint64_t x" in l)
+    last = next(i for i, l in enumerate(src[first:], first + 1) if l == "}")
+    nm = ctx.sh(["nm", binary]).stdout
+    addr = re.search(r"^([0-9a-f]+) [tT] (c_leaf(\.\w+)*)$", nm, re.M)
+    r = ctx.goprof_report(["--addr2line", "--binary", binary, "0x" + addr.group(1)]) \
+        if addr else None
+    lines = r.stdout.splitlines() if r else []
+    m = re.match(r"(.*):(\d+)$", lines[1]) if len(lines) == 2 else None
+    ctx.check("%s: --addr2line on the cgo C function c_leaf gives its name and its line in "
+              "main.go (%d-%d)" % (tc, first, last),
+              m and lines[0] == addr.group(2) and m.group(1).endswith("/stitch/main.go") and
+              first <= int(m.group(2)) <= last, r.stdout if r else nm[:300])
+
+
+def test_root_flags(ctx, tc, binary):
+    """The report side of the [signal handler] and [no goroutine] roots.
+    No workload puts samples on the signal stack: the Go runtime's handlers
+    block every signal while they run (sa_mask is full), so goprof's
+    sample comes after sigreturn and is charged to the interrupted code.
+    So a real recording is rewritten with the flags set on chosen stacks,
+    and goprof-report must put exactly those samples under the roots."""
+    run, src = record(ctx, tc, binary, "flags-src", ["-mode", "spawn", "-seconds", "1"])
+    dst = ctx.tmp / ("%s-flags.zst" % tc)
+    rewrite_stack_flags(src, dst, lambda sid, pcs, fl: fl | [0, NO_G, ON_SIGNAL][sid % 3])
+    want = collections.Counter()
+    r = ctx.goprof_report(["--format=raw", dst])
+    for line in r.stdout.splitlines():
+        p = line.split()
+        if p[0] == "stack":
+            want[int(p[2]) & (NO_G | ON_SIGNAL)] += int(p[1])
+    got = collections.Counter()
+    for f, n in folded(ctx, [dst]):
+        got[{ROOTS[NO_G]: NO_G, ROOTS[ON_SIGNAL]: ON_SIGNAL}.get(f[0], 0) |
+            (NO_G if ROOTS[NO_G] in f[1:] else 0)] += n
+    ctx.check("%s: samples of stacks flagged no-goroutine or signal-stack are under [no "
+              "goroutine] or [signal handler], and only those (%s)" % (tc, dict(want)),
+              r.returncode == 0 and want[NO_G] > 0 and want[ON_SIGNAL] > 0 and want[0] > 0 and
+              got == want, "want %s got %s" % (dict(want), dict(got)))
+
+
 def test_labels(ctx, tc, ratio):
-    run, out = record(ctx, tc, ratio, "labels", ["-seconds", "2", "-goroutines", "4"])
-    prof = ctx.tmp / ("%s-labels.pb.gz" % tc)
-    ctx.goprof_report(["-o", prof, out])
-    r = pprof(ctx, "-tags", prof)
-    thread_total = re.search(r"thread: Total \S+ of \S+ \(\s*([\d.]+)%\)", r.stdout)
-    shares = [float(x) for x in re.findall(r"\(\s*([\d.]+)%\): \d+",
-                                           r.stdout.split(" goroutine:")[1].split("thread")[0])]
-    busy = [s for s in shares if s > 5]
-    ctx.check("%s: every sample has a thread label, and the 4 busy goroutines each "
-              "get about a quarter" % tc,
-              thread_total and float(thread_total.group(1)) == 100.0 and len(busy) == 4 and
-              all(within(s, 25, 0.3) for s in busy), r.stdout[:1500])
-    stacks = folded(ctx, [out], "--group-by=goroutine")
-    roots = {f[0] for f, n in stacks if n > 50}
-    ctx.check("%s: --group-by=goroutine puts stacks under their goroutine" % tc,
-              len(roots) == 4 and all(re.match(r"goroutine \d+$", x) for x in roots), str(roots))
+    """Goroutine and thread ids on every sample, whatever the strategy:
+    fp walks plain frame pointers, but still reads the goroutine id."""
+    for strategy in ("go", "fp"):
+        run, out = record(ctx, tc, ratio, "labels-" + strategy,
+                          ["-seconds", "2", "-goroutines", "4"], {"GOPROF_UNWIND": strategy})
+        prof = ctx.tmp / ("%s-labels-%s.pb.gz" % (tc, strategy))
+        ctx.goprof_report(["-o", prof, out])
+        r = pprof(ctx, "-tags", prof)
+        gsec = r.stdout.split(" goroutine:")[1].split("thread")[0] if " goroutine:" in r.stdout \
+            else ""
+        shares = [float(x) for x in re.findall(r"\(\s*([\d.]+)%\): \d+", gsec)]
+        busy = [s for s in shares if s > 5]
+        ctx.check("%s %s: the 4 busy goroutines each get about a quarter of the samples" %
+                  (tc, strategy),
+                  len(busy) == 4 and all(within(s, 25, 0.3) for s in busy),
+                  r.stdout[:1500] + run.stderr[-300:])
+        # go tool pprof -tags prints numeric and string labels alike: read
+        # the Label messages themselves.
+        samples = pprof_labels(prof)
+        kinds = collections.Counter()
+        for n, labs in samples:
+            kinds.update({(k, kind): n for k, kind, _ in labs})
+        n_all = sum(n for n, _ in samples)
+        with_goid = sum(n for n, labs in samples
+                        if any(k == "goroutine" and v for k, _, v in labs))
+        ctx.check("%s %s: every sample has the numeric labels (num) thread and goroutine, "
+                  "and the string label (str) thread_name (%d of %d with a goroutine id)" %
+                  (tc, strategy, with_goid, n_all),
+                  n_all > 500 and set(kinds) == {("goroutine", "num"), ("thread", "num"),
+                                                  ("thread_name", "str")} and
+                  kinds[("thread", "num")] == n_all and kinds[("thread_name", "str")] == n_all and
+                  with_goid >= 0.95 * n_all, str(kinds))
+        stacks = folded(ctx, [out], "--group-by=goroutine")
+        roots = {f[0] for f, n in stacks if n > 50}
+        ctx.check("%s %s: --group-by=goroutine puts stacks under their goroutine" %
+                  (tc, strategy),
+                  len(roots) == 4 and all(re.match(r"goroutine [1-9]\d*$", x) for x in roots),
+                  str(roots))
 
 
 def test_mappings(ctx, tc, binary):
@@ -153,7 +300,7 @@ def test_mappings(ctx, tc, binary):
     mappings, over thousands of samples."""
     for strategy in STRATEGIES:
         outs = []
-        for mode in ("spawn", "cgo", "callback"):
+        for mode in ("spawn", "cgo", "callback", "pingpong"):
             run, out = record(ctx, tc, binary, "maps-%s-%s" % (strategy, mode),
                               ["-mode", mode, "-seconds", "1"], {"GOPROF_UNWIND": strategy})
             outs.append(out)
@@ -184,27 +331,52 @@ def test_offsets(ctx, tc, binary):
     r = ctx.goprof_report(["--info", "--binary", binary])
     table = re.search(r"offsets table: (.*)", r.stdout)
     dwarf = re.search(r"offsets dwarf: (.*)", r.stdout)
-    ctx.check("%s: the offsets table agrees with the binary's DWARF" % tc,
-              table and dwarf and table.group(1) == dwarf.group(1), r.stdout)
+    ctx.check("%s: the offsets table agrees with the binary's DWARF, vDSO fields included" % tc,
+              table and dwarf and table.group(1) == dwarf.group(1) and
+              "m.vdsoSP/PC 0/0" not in dwarf.group(1), r.stdout)
+    nodwarf = ctx.build_workload("ratio", tc, ["-ldflags=-w"], "ratio-nodwarf")
+    r2 = ctx.goprof_report(["--info", "--binary", nodwarf])
+    ctx.check("%s: the offsets come from DWARF when the binary has it, else from the table" %
+              tc, "offsets used: DWARF\n" in r.stdout and
+              re.search(r"offsets used: table go1\.", r2.stdout), r.stdout + r2.stdout)
+
+
+def unknown_release(ctx, tc, binary, name):
+    """A copy of binary whose build info names go1.99 instead of tc's
+    release; and whether the version string was found and patched."""
+    data = binary.read_bytes()
+    i = data.find(b"\xff Go buildinf:")
+    j = data.find(tc.version.encode(), i)
+    patched = ctx.tmp / ("%s-%s" % (tc, name))
+    fake = ("go1.99" + tc.version[len("go1.NN"):]).encode()
+    patched.write_bytes(data[:j] + fake + data[j + len(fake):])
+    patched.chmod(0o755)
+    return patched, 0 < j - i < 200
 
 
 def test_unknown_release(ctx, tc):
     """A release goprof does not know, without DWARF: a one-line notice,
-    frame pointers only, the program unharmed."""
+    frame pointers only, the program unharmed. With DWARF: the offsets come
+    from it, and nothing is lost."""
     binary = ctx.build_workload("ratio", tc, ["-ldflags=-w"], "ratio-nodwarf")
-    data = binary.read_bytes()
-    i = data.find(b"\xff Go buildinf:")
-    j = data.find(tc.version.encode(), i)
-    patched = ctx.tmp / ("%s-unknown" % tc)
-    fake = ("go1.99" + tc.version[len("go1.NN"):]).encode()
-    patched.write_bytes(data[:j] + fake + data[j + len(fake):])
-    patched.chmod(0o755)
+    patched, ok = unknown_release(ctx, tc, binary, "unknown")
     run, out = record(ctx, tc, patched, "unknown", ["-seconds", "1"])
     notes = [l for l in run.stderr.splitlines() if "not a Go release goprof knows" in l]
     r = ctx.goprof_report(["--format=raw", out])
     ctx.check("%s: an unknown Go release degrades to frame pointers with one notice" % tc,
-              0 < j - i < 200 and run.rc == 0 and len(notes) == 1 and "unwind 1" in r.stdout and
+              ok and run.rc == 0 and len(notes) == 1 and "unwind 1" in r.stdout and
               "stack" in r.stdout, run.stderr)
+    patched, ok = unknown_release(ctx, tc, ctx.build_workload("ratio", tc), "unknown-dwarf")
+    run, out = record(ctx, tc, patched, "unknown-dwarf", ["-seconds", "1", "-goroutines", "2"])
+    r = ctx.goprof_report(["--format=raw", out])
+    stacks = folded(ctx, [out], "--group-by=goroutine")
+    with_goid = sum(n for f, n in stacks if re.match(r"goroutine [1-9]", f[0]))
+    ctx.check("%s: an unknown Go release with DWARF is unwound in full, from the offsets "
+              "DWARF gives (%d of %d samples with a goroutine id)" %
+              (tc, with_goid, sum(n for _, n in stacks)),
+              ok and run.rc == 0 and "unwind 2" in r.stdout and
+              not [l for l in run.stderr.splitlines() if l and "samples written" not in l] and
+              with_goid >= 0.95 * sum(n for _, n in stacks) > 0, run.stderr)
 
 
 # runtime/pprof cannot see into the vDSO and charges its time to the Go
@@ -224,7 +396,8 @@ def merge_inline(rows):
     return out
 
 
-def top10_agreement(ctx, tc, name, binary, args, c_time_in=(), env=None, same_run=False):
+def top10_agreement(ctx, tc, name, binary, args, c_time_in=(), env=None, same_run=False,
+                    joined=None):
     """Flat and cumulative percentages of runtime/pprof's top 10 functions,
     against goprof's for the same binary and work (separate runs). Where C
     code runs, runtime/pprof cannot see it and charges its time to the
@@ -238,7 +411,14 @@ def top10_agreement(ctx, tc, name, binary, args, c_time_in=(), env=None, same_ru
     profiling signal meet (goprof's timer source does the same; its
     default perf source does not), so samples in asyncPreempt are left out
     on both sides. A function's inlined and out-of-line copies count as
-    one."""
+    one.
+
+    joined, a regular expression, names the functions on the stack of a
+    goroutine that parks (the caller of gopark down to goexit): goprof
+    joins the first steps of park_m under them (see test_mcall), which
+    runtime/pprof leaves under a plain runtime.mcall root. Their
+    cumulative share may be larger in goprof, by any amount; not smaller
+    by more than 5 points."""
     c_time_in = tuple(c_time_in) + VDSO_CALLERS
     theirs = ctx.tmp / ("%s-%s.pprof" % (tc, name))
     pprof_args = ["-pprof", theirs, "-pprofhz", "1000"]
@@ -267,12 +447,14 @@ def top10_agreement(ctx, tc, name, binary, args, c_time_in=(), env=None, same_ru
         oflat, ocum = mine.get(fn, (0.0, 0.0))
         if fn not in c_time_in and abs(flat - oflat) > 5:
             bad.append("%s flat %.1f%% vs goprof %.1f%%" % (fn, flat, oflat))
-        if abs(cum - ocum) > 5:
+        if (cum - ocum > 5) if joined and re.match(joined + "$", fn) else abs(cum - ocum) > 5:
             bad.append("%s cum %.1f%% vs goprof %.1f%%" % (fn, cum, ocum))
     blind = [f for f in c_time_in if f not in VDSO_CALLERS]
-    ctx.check("%s %s: runtime/pprof's top 10 agree with goprof within 5 points%s%s" %
+    ctx.check("%s %s: runtime/pprof's top 10 agree with goprof within 5 points%s%s%s" %
               (tc, name, " (C time: pprof charges it to %s)" % ", ".join(blind)
-               if blind else "", " (both in one run)" if same_run else ""),
+               if blind else "", " (both in one run)" if same_run else "",
+               " (goprof shows more cum where park_m is joined: %s)" % joined.replace("\\", "")
+               if joined else ""),
               len(top) >= 3 and not bad, "; ".join(bad) + "\n" + r.stdout[:2500])
 
 
@@ -293,6 +475,18 @@ def test_versus_pprof(ctx, tc, stitch, ratio):
                     env={"GOMAXPROCS": "1", "GOPROF_SOURCE": "timer"}, same_run=True)
     top10_agreement(ctx, tc, "cgo", stitch, ["-mode", "cgo", "-seconds", "3"],
                     c_time_in=("runtime.cgocall",))
+    # Goroutines parking in a loop: runtime/pprof ends every stack on g0
+    # at mcall; goprof continues the first steps of park_m onto the
+    # goroutine that parked, so the functions on its stack (gopark, the
+    # channel operation, the user function, goexit) get more cum: with two
+    # Ps, in separate runs, runtime.gopark 2.8% -> 7.8% and main.pingpong
+    # 33.9% -> 39.1% (Go 1.26). Scheduler-bound like spawn, so compared the
+    # same way: one run, one P, the timer source.
+    top10_agreement(ctx, tc, "pingpong", stitch, ["-mode", "pingpong", "-seconds", "3",
+                                                  "-goroutines", "1"],
+                    env={"GOMAXPROCS": "1", "GOPROF_SOURCE": "timer"}, same_run=True,
+                    joined=r"runtime\.goexit|main\..*|runtime\.chan(send|recv)[12]?|"
+                           r"runtime\.gopark")
 
 
 def run(ctx):
@@ -306,9 +500,13 @@ def run(ctx):
                   bad.rc == 0 and "fp, go, libunwind, mixed or none" in bad.stderr, bad.stderr)
         test_offsets(ctx, tc, stitch)
         test_newproc(ctx, tc, stitch)
+        test_mcall(ctx, tc, stitch)
         test_cgo(ctx, tc, stitch)
         test_callback(ctx, tc, stitch)
         test_inline(ctx, tc, stitch)
+        test_no_goroutine(ctx, tc, stitch)
+        test_c_symbols(ctx, tc, stitch)
+        test_root_flags(ctx, tc, stitch)
         test_labels(ctx, tc, ratio)
         test_mappings(ctx, tc, stitch)
         test_unknown_release(ctx, tc)

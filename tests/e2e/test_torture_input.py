@@ -16,6 +16,7 @@ import subprocess
 
 import torture
 from torture import ZMAGIC
+from helpers import read_uvarint, uvarint
 
 # a zstd frame of raw blocks with a 4-byte content size and no checksum:
 # enough to wrap any bytes we make up
@@ -34,30 +35,13 @@ def zframe(data, declared=None):
     return bytes(out)
 
 
-def uvarint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def record(rtype, payload, declared_len=None):
     return bytes([rtype]) + uvarint(len(payload) if declared_len is None else declared_len) + payload
 
 
 def header_prefix(raw):
     """The magic and the HEADER record of a decompressed stream."""
-    p = 8 + 1
-    n, shift = 0, 0
-    while True:
-        b = raw[p]
-        p += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            break
+    n, p = read_uvarint(raw, 8 + 1)
     return raw[:p + n]
 
 

@@ -170,7 +170,6 @@ def run(ctx, argv, env=None, preload=True, lib=None, kill_after=None,
     return r
 
 
-ZMAGIC = b"\x28\xb5\x2f\xfd"  # starts every zstd frame, one per block
 
 
 def once_a_block_is_written(out, after):

@@ -1,7 +1,9 @@
 /* Fuzz target: reading a binary the way goprof-report does: the ELF file
  * (elfimage.c), the Go metadata in it (gobinary.c: pclntab, moduledata,
- * build info, TLS), and symbolization of addresses through the pclntab
- * and its inline trees or the ELF symbols (symbolize.c, pclntab.c).
+ * build info, TLS), the runtime's g/m offsets from its DWARF (godwarf.c,
+ * which the library also runs on every profiled executable), and
+ * symbolization of addresses through the pclntab and its inline trees or
+ * the ELF symbols (symbolize.c, pclntab.c).
  *
  * Input: an ELF file, written to a memfd and opened by its /proc path;
  * or, when the first byte is 'P', a bare pclntab, read as the signal
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "gobinary.h"
+#include "gooffsets.h"
 #include "pclntab.h"
 #include "symbolize.h"
 
@@ -66,6 +69,9 @@ static void elf_file(const uint8_t *d, size_t n)
     if (!b && !err[0])
         abort();
     if (b) {
+        struct go_offsets o;
+        char why[256];
+        gooffsets_load(&b->img, b->is_go ? gobin_release(&b->go) : 0, &o, why, sizeof why);
         struct sym_frame fr[64];
         uint64_t lo = b->is_go ? b->go.text_start : 0x401000;
         uint64_t hi = b->is_go ? b->go.text_end : lo + SPAN;

@@ -23,25 +23,9 @@
 #include "output.h"
 #include "protobuf.h"
 #include "report.h"
+#include "tmpdir.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/goprof-pprof-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 /* The whole file, NUL-terminated (for text); NULL if it cannot be read. */
 static uint8_t *read_all(const char *path, size_t *n)
@@ -958,5 +942,5 @@ int main(void)
         cmocka_unit_test(test_pb_fields),
         cmocka_unit_test(test_pb_packed_and_message),
     };
-    return cmocka_run_group_tests_name("pprof, folded, protobuf", tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests_name("pprof, folded, protobuf", tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "gooffsets.h"
 #include "synth_pclntab.h"
 #include "unwind.h"
 
@@ -33,8 +34,10 @@ static const uint32_t CLIB_CALLS[] = {0x100, 0x200, 0x1000};
  * RET at s-1. */
 #define FRAMED(s, l) SYNTH_STEPS({0, 0}, {1, 8}, {8, 8 + (l)}, {(s)-2, 8}, {(s)-1, 0})
 
-enum { GOEXIT, FA, FB, FC, LEAF, LEAFL, NOSP, NEG, ASYNC, ASYNC2, SIGPANIC, GOPANIC, NF };
+enum { GOEXIT, FA, FB, FC, LEAF, LEAFL, NOSP, NEG, ASYNC, ASYNC2, SIGPANIC, GOPANIC, MCALL,
+       PARKM, GOPARK, NF };
 static const int LOCALS[NF] = {[FA] = 0x18, [FB] = 0x28, [FC] = 0x8, [ASYNC] = 0x30,
+                               [PARKM] = 0x20, [GOPARK] = 0x18,
                                [ASYNC2] = 0x10, [SIGPANIC] = 0x20, [GOPANIC] = 0x10};
 
 static const struct synth_func FUNCS[NF] = {
@@ -58,8 +61,14 @@ static const struct synth_func FUNCS[NF] = {
                   .pcsp = FRAMED(0x100, 0x20)},
     [GOPANIC] = {.name = "runtime.gopanic", .entry = 0x800, .size = 0x100,
                  .pcsp = FRAMED(0x100, 0x10)},
+    /* mcall has no frame of its own (NOSPLIT $0-8) */
+    [MCALL] = {.name = "runtime.mcall", .entry = 0x900, .size = 0x40, .pcsp = SYNTH_STEPS({0, 0})},
+    [PARKM] = {.name = "runtime.park_m", .entry = 0x940, .size = 0x100,
+               .pcsp = FRAMED(0x100, 0x20)},
+    [GOPARK] = {.name = "runtime.gopark", .entry = 0xa40, .size = 0x100,
+                .pcsp = FRAMED(0x100, 0x18)},
 };
-#define TEXT_END (TEXT + 0x900)
+#define TEXT_END (TEXT + 0xb40)
 
 static uint64_t pc(int f, uint32_t off) { return TEXT + FUNCS[f].entry + off; }
 
@@ -616,6 +625,120 @@ static void test_c_frames(void **state)
     expect_walk(&e, &s, want[0], want, N(want));
 }
 
+/* ---- stitching at mcall ----------------------------------------------------- */
+
+/* A goroutine that called mcall from gopark, and the g0 stack on which
+ * mcall called park_m: g, m and their stacks, laid out with the offsets of
+ * a real release. */
+struct mcall_scene {
+    struct stk gs, z;            /* the goroutine's stack, g0's */
+    uint64_t curg[64], g0[64], m[64], other[64];
+    struct go_offsets off;
+    struct unwind_gctx gc;
+    struct unwind_regs r;
+};
+
+static void set(uint64_t *obj, uint32_t off, uint64_t v) { obj[off / 8] = v; }
+
+static void mcall_scene(struct mcall_scene *c, bool clear_bp)
+{
+    memset(c, 0, sizeof *c);
+    assert_true(gooffsets_from_table(126, &c->off));
+    /* goexit -> main.a -> gopark, which calls mcall(park_m) */
+    stk_init(&c->gs);
+    call(&c->gs, GOEXIT, 1);
+    enter(&c->gs, FA);
+    call(&c->gs, FA, 0x20);
+    enter(&c->gs, GOPARK);
+    uint64_t gopark_bp = c->gs.bp;
+    set(c->curg, c->off.g_stack_lo, stack_lo(&c->gs));
+    set(c->curg, c->off.g_stack_hi, stack_hi(&c->gs));
+    set(c->curg, c->off.g_sched_pc, pc(GOPARK, 0x20)); /* mcall's return address */
+    set(c->curg, c->off.g_sched_sp, word_addr(&c->gs, c->gs.sp));
+    set(c->curg, c->off.g_sched_bp, gopark_bp);
+    set(c->curg, c->off.g_m, (uint64_t)(uintptr_t)c->m);
+    /* g0: from g0.sched.sp, mcall pushed gp and called park_m */
+    stk_init(&c->z);
+    set(c->g0, c->off.g_stack_lo, stack_lo(&c->z));
+    set(c->g0, c->off.g_stack_hi, stack_hi(&c->z));
+    set(c->g0, c->off.g_sched_sp, word_addr(&c->z, c->z.sp));
+    push(&c->z, (uint64_t)(uintptr_t)c->curg);
+    call(&c->z, MCALL, 0x10);
+    c->z.bp = clear_bp ? 0 : gopark_bp; /* 1.25+ clear BP, older keep gopark's */
+    enter(&c->z, PARKM);
+    set(c->m, c->off.m_g0, (uint64_t)(uintptr_t)c->g0);
+    set(c->m, c->off.m_curg, (uint64_t)(uintptr_t)c->curg);
+    c->gc = (struct unwind_gctx){.lo = stack_lo(&c->z), .hi = stack_hi(&c->z), .on_g0 = true,
+                                 .off = &c->off, .m = (uint64_t)(uintptr_t)c->m,
+                                 .curg = (uint64_t)(uintptr_t)c->curg,
+                                 .g0 = (uint64_t)(uintptr_t)c->g0};
+    c->r = regs(&c->z, pc(PARKM, 0x30));
+}
+
+static void expect_gwalk(const struct unwind_env *e, const struct mcall_scene *c,
+                         const uint64_t *want, int nwant)
+{
+    uint64_t pcs[MAXPCS];
+    bool trunc;
+    int n = unwind_go(e, &c->r, &c->gc, NULL, pcs, MAXPCS, &trunc);
+    for (int i = 0; i < n && i < nwant; i++)
+        if (pcs[i] != want[i])
+            fail_msg("frame %d: got %#llx, want %#llx", i, (unsigned long long)pcs[i],
+                     (unsigned long long)want[i]);
+    assert_int_equal(n, nwant);
+}
+
+static void test_mcall_stitched(void **state)
+{
+    (void)state;
+    struct unwind_env e = env_plain();
+    unwind_find_specials(&e);
+    /* park_m sits under the function that called gopark, whether mcall
+     * cleared BP (1.25+) or left gopark's (before) */
+    const uint64_t want[] = {pc(PARKM, 0x30), pc(MCALL, 0x10), pc(GOPARK, 0x20), pc(FA, 0x20),
+                             pc(GOEXIT, 1)};
+    struct mcall_scene c;
+    for (int clear = 0; clear <= 1; clear++) {
+        mcall_scene(&c, clear);
+        expect_gwalk(&e, &c, want, N(want));
+    }
+}
+
+static void test_mcall_not_stitched(void **state)
+{
+    (void)state;
+    struct unwind_env e = env_plain();
+    unwind_find_specials(&e);
+    const uint64_t at_mcall[] = {pc(PARKM, 0x30), pc(MCALL, 0x10)};
+    struct mcall_scene c;
+    /* The scheduler made another goroutine current (execute): the slot
+     * mcall pushed still holds the one that parked. */
+    mcall_scene(&c, true);
+    set(c.m, c.off.m_curg, (uint64_t)(uintptr_t)c.other);
+    c.gc.curg = (uint64_t)(uintptr_t)c.other;
+    memcpy(c.other, c.curg, sizeof c.other);
+    expect_gwalk(&e, &c, at_mcall, N(at_mcall));
+    /* The saved SP is not on the goroutine's stack. */
+    mcall_scene(&c, true);
+    set(c.curg, c.off.g_sched_sp, stack_hi(&c.gs) + 64);
+    expect_gwalk(&e, &c, at_mcall, N(at_mcall));
+    /* The saved PC is not Go code. */
+    mcall_scene(&c, true);
+    set(c.curg, c.off.g_sched_pc, CLIB_LO + 0x100);
+    expect_gwalk(&e, &c, at_mcall, N(at_mcall));
+    /* mcall's frame is not where g0.sched.sp says it starts. */
+    mcall_scene(&c, true);
+    set(c.g0, c.off.g_sched_sp, stack_hi(&c.z) - 64);
+    expect_gwalk(&e, &c, at_mcall, N(at_mcall));
+    /* With the stitch, a depth limit that leaves no room for the
+     * goroutine's frames truncates the stack. */
+    mcall_scene(&c, true);
+    uint64_t pcs[2];
+    bool trunc = false;
+    assert_int_equal(unwind_go(&e, &c.r, &c.gc, NULL, pcs, 2, &trunc), 2);
+    assert_true(trunc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +760,8 @@ int main(void)
         cmocka_unit_test(test_return_address_not_code),
         cmocka_unit_test(test_slot_out_of_bounds),
         cmocka_unit_test(test_c_frames),
+        cmocka_unit_test(test_mcall_stitched),
+        cmocka_unit_test(test_mcall_not_stitched),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

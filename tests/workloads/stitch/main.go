@@ -1,12 +1,16 @@
 // stitch exercises the stacks a frame-pointer walk gets wrong: work on
-// the system stack (goroutine creation), C code without frame pointers
-// called from Go, Go called back from C, and a small function inlined into
-// a hot loop. -mode selects one; each burns CPU for -seconds.
+// the system stack (goroutine creation, the scheduler run for goroutines
+// that block), C code without frame pointers called from Go, C code in
+// the C library, Go called back from C, a thread of C's own, and a small
+// function inlined into a hot loop. -mode selects one; each burns CPU for
+// -seconds.
 package main
 
 /*
-#cgo CFLAGS: -O2 -fomit-frame-pointer
+#cgo CFLAGS: -O2 -fomit-frame-pointer -D_GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 extern void goCallback(int);
 
@@ -21,6 +25,45 @@ __attribute__((noinline)) static uint64_t c_leaf(uint64_t x, int n) {
 
 __attribute__((noinline)) static uint64_t c_burn(int n) {
 	return c_leaf(88172645463325252ull, n) + 1;
+}
+
+// A thread of C's own, which never enters Go: its samples have no
+// goroutine.
+static volatile int cthread_stop;
+static pthread_t cthread;
+
+__attribute__((noinline)) static uint64_t cthread_leaf(uint64_t x) {
+	for (int i = 0; i < 100000; i++)
+		x = x * 2862933555777941757ull + 3037000493ull;
+	return x;
+}
+
+__attribute__((noinline)) static void *cthread_main(void *arg) {
+	uint64_t x = (uintptr_t)arg;
+	while (!cthread_stop)
+		x = cthread_leaf(x);
+	return (void *)(uintptr_t)x;
+}
+
+static void cthread_start(void) { pthread_create(&cthread, NULL, cthread_main, (void *)1); }
+static void cthread_join(void) { cthread_stop = 1; pthread_join(cthread, NULL); }
+
+// C code whose time goes to the C library: memset (an IFUNC: the code
+// that runs is an implementation like __memset_avx2_unaligned_erms, which
+// only libc's debug symbols name) and memfrob (exported under its name),
+// about half each.
+static char membuf[1 << 16];
+
+__attribute__((noinline)) static int c_libc(int n) {
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < 16; k++) {
+			memset(membuf, i + k, sizeof membuf);
+			// an opaque use of the buffer keeps every memset
+			__asm__ volatile("" : : "r"(membuf) : "memory");
+		}
+		memfrob(membuf, sizeof membuf);
+	}
+	return membuf[7];
 }
 
 // Returns a value computed after the calls, so that neither is a tail
@@ -100,6 +143,49 @@ func callbacker(deadline time.Time) {
 	}
 }
 
+var cthreadOnce sync.Once
+
+// cthreadWait runs one C thread that burns CPU without ever entering Go,
+// and waits for it.
+func cthreadWait(deadline time.Time) {
+	cthreadOnce.Do(func() {
+		C.cthread_start()
+		time.Sleep(time.Until(deadline))
+		C.cthread_join()
+	})
+}
+
+//go:noinline
+func libcCaller(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		sink += uint64(C.c_libc(100))
+	}
+}
+
+// pingpong and ponger hand a value back and forth over unbuffered
+// channels: each parks in a loop, so the scheduler runs on the system
+// stack (mcall, park_m) on their behalf.
+//
+//go:noinline
+func pingpong(deadline time.Time) {
+	ping, pong := make(chan int), make(chan int)
+	go ponger(ping, pong)
+	for time.Now().Before(deadline) {
+		for i := 0; i < 1000; i++ {
+			ping <- i
+			sink += uint64(<-pong)
+		}
+	}
+	close(ping)
+}
+
+//go:noinline
+func ponger(ping <-chan int, pong chan<- int) {
+	for v := range ping {
+		pong <- v
+	}
+}
+
 // mix is small enough to be inlined into inlineLoop.
 func mix(x uint64) uint64 {
 	x ^= x << 13
@@ -119,7 +205,8 @@ func inlineLoop(deadline time.Time) {
 }
 
 func main() {
-	mode := flag.String("mode", "spawn", "spawn, cgo, callback or inline")
+	mode := flag.String("mode", "spawn",
+		"spawn, cgo, callback, inline, cthread, libc or pingpong")
 	seconds := flag.Float64("seconds", 2, "how long to run")
 	goroutines := flag.Int("goroutines", 2, "goroutines doing the work")
 	prof := flag.String("pprof", "", "also write a runtime/pprof CPU profile here")
@@ -131,6 +218,7 @@ func main() {
 	}
 	work := map[string]func(time.Time){
 		"spawn": spawner, "cgo": cgoCaller, "callback": callbacker, "inline": inlineLoop,
+		"cthread": cthreadWait, "libc": libcCaller, "pingpong": pingpong,
 	}[*mode]
 	if work == nil {
 		fmt.Fprintln(os.Stderr, "unknown -mode", *mode)
