@@ -256,21 +256,34 @@ def test_root_flags(ctx, tc, binary):
 
 def test_labels(ctx, tc, ratio):
     """Goroutine and thread ids on every sample, whatever the strategy:
-    fp walks plain frame pointers, but still reads the goroutine id."""
+    fp walks plain frame pointers, but still reads the goroutine id. Each
+    of the 4 busy goroutines is locked to a thread (-lock) that prints its
+    CPU time: how the scheduler shares 2 cores among them varies with the
+    machine's load, so each goroutine's samples are held to its thread's
+    CPU time, not to a quarter."""
     for strategy in ("go", "fp"):
         run, out = record(ctx, tc, ratio, "labels-" + strategy,
-                          ["-seconds", "2", "-goroutines", "4"], {"GOPROF_UNWIND": strategy})
+                          ["-seconds", "2", "-goroutines", "4", "-lock"],
+                          {"GOPROF_UNWIND": strategy})
         prof = ctx.tmp / ("%s-labels-%s.pb.gz" % (tc, strategy))
         ctx.goprof_report(["-o", prof, out])
-        r = pprof(ctx, "-tags", prof)
-        gsec = r.stdout.split(" goroutine:")[1].split("thread")[0] if " goroutine:" in r.stdout \
-            else ""
-        shares = [float(x) for x in re.findall(r"\(\s*([\d.]+)%\): \d+", gsec)]
-        busy = [s for s in shares if s > 5]
-        ctx.check("%s %s: the 4 busy goroutines each get about a quarter of the samples" %
-                  (tc, strategy),
-                  len(busy) == 4 and all(within(s, 25, 0.3) for s in busy),
-                  r.stdout[:1500] + run.stderr[-300:])
+        cpu = {int(t): float(c) for t, c in re.findall(r"thread (\d+) cpu ([\d.]+)", run.stdout)}
+        per = collections.Counter()
+        for n, labs in pprof_labels(prof):
+            d = {k: v for k, _, v in labs}
+            per[(d.get("thread"), d.get("goroutine"))] += n
+        bad, goids = [], set()
+        for tid, c in cpu.items():
+            on_tid = {g: n for (t, g), n in per.items() if t == tid}
+            g = max(on_tid, key=on_tid.get) if on_tid else None
+            goids.add(g)
+            if not g or not within(on_tid[g], c * 1000, 0.15):
+                bad.append("tid %d: goroutine %s %d samples for %.3f CPU-s" %
+                           (tid, g, on_tid.get(g, 0), c))
+        ctx.check("%s %s: each of the 4 busy goroutines, locked to a thread, has its thread's "
+                  "CPU time in samples (+-15%%) under its own goroutine id" % (tc, strategy),
+                  len(cpu) == 4 and len(goids) == 4 and not bad,
+                  "; ".join(bad) + " cpu=%s" % cpu + run.stderr[-300:])
         # go tool pprof -tags prints numeric and string labels alike: read
         # the Label messages themselves.
         samples = pprof_labels(prof)
