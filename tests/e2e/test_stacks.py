@@ -293,12 +293,16 @@ def test_labels(ctx, tc, ratio):
         n_all = sum(n for n, _ in samples)
         with_goid = sum(n for n, labs in samples
                         if any(k == "goroutine" and v for k, _, v in labs))
+        # thread_name is left out where the collector found the thread gone
+        # before it could read its name (/proc/PID/task/TID/comm)
         ctx.check("%s %s: every sample has the numeric labels (num) thread and goroutine, "
-                  "and the string label (str) thread_name (%d of %d with a goroutine id)" %
+                  "and nearly every one the string label (str) thread_name (%d of %d with a "
+                  "goroutine id)" %
                   (tc, strategy, with_goid, n_all),
                   n_all > 500 and set(kinds) == {("goroutine", "num"), ("thread", "num"),
                                                   ("thread_name", "str")} and
-                  kinds[("thread", "num")] == n_all and kinds[("thread_name", "str")] == n_all and
+                  kinds[("thread", "num")] == n_all and
+                  kinds[("thread_name", "str")] >= 0.99 * n_all and
                   with_goid >= 0.95 * n_all, str(kinds))
         stacks = folded(ctx, [out], "--group-by=goroutine")
         roots = {f[0] for f, n in stacks if n > 50}
