@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sort"
 	"sync"
 	"time"
@@ -144,6 +145,46 @@ func pauses(k int, f func()) (medianUS, maxUS float64) {
 	return per[len(per)/2], per[len(per)-1]
 }
 
+// stwPauses runs f and returns the median and the longest of the
+// non-GC stop-the-world pauses the runtime itself recorded meanwhile
+// (/sched/pauses/total/other:seconds, Go 1.22 and later; histogram
+// buckets, so each value is its bucket's upper bound), and ok=false on
+// a release without that metric.
+func stwPauses(f func()) (medianUS, maxUS float64, ok bool) {
+	s := []metrics.Sample{{Name: "/sched/pauses/total/other:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		f()
+		return 0, 0, false
+	}
+	before := append([]uint64(nil), s[0].Value.Float64Histogram().Counts...)
+	f()
+	metrics.Read(s)
+	h := s[0].Value.Float64Histogram()
+	var total uint64
+	delta := make([]uint64, len(h.Counts))
+	for i, c := range h.Counts {
+		delta[i] = c - before[i]
+		total += delta[i]
+	}
+	if total == 0 {
+		return 0, 0, true
+	}
+	var seen uint64
+	for i, d := range delta {
+		if d == 0 {
+			continue
+		}
+		seen += d
+		upper := h.Buckets[i+1] * 1e6
+		if medianUS == 0 && seen*2 >= total {
+			medianUS = upper
+		}
+		maxUS = upper
+	}
+	return medianUS, maxUS, true
+}
+
 func main() {
 	calls := flag.Int("calls", 2000, "calls per batch (5 batches)")
 	flag.Parse()
@@ -168,7 +209,13 @@ func main() {
 			var ns float64
 			at(d, func() { ns = measure(n, stackAll) })
 			var medUS, maxUS float64
-			at(d, func() { medUS, maxUS = pauses(20, stackAll) })
+			var ok bool
+			at(d, func() {
+				medUS, maxUS, ok = stwPauses(func() { medUS, maxUS = pauses(20, stackAll) })
+			})
+			if !ok { // before Go 1.22: what a spinning goroutine saw
+				at(d, func() { medUS, maxUS = pauses(20, stackAll) })
+			}
 			stop()
 			enc.Encode(result{What: "runtime.Stack(buf, true)", Depth: depth, Goroutines: others,
 				NS: ns, PauseMedUS: &medUS, PauseMaxUS: &maxUS})
