@@ -138,20 +138,12 @@ uint8_t *synth_elf(const struct synth_elf_opts *o, size_t *len)
     size_t shoff = put(&w, shdrs, sizeof shdrs, 8);
 
     Elf64_Ehdr *eh = (Elf64_Ehdr *)w.p;
-    memcpy(eh->e_ident, ELFMAG, SELFMAG);
-    eh->e_ident[EI_CLASS] = ELFCLASS64;
-    eh->e_ident[EI_DATA] = ELFDATA2LSB;
-    eh->e_ident[EI_VERSION] = EV_CURRENT;
-    eh->e_type = ET_EXEC;
-    eh->e_machine = EM_X86_64;
-    eh->e_version = EV_CURRENT;
+    synth_elf_header(eh);
     eh->e_entry = SYNTH_ELF_TEXT;
     eh->e_phoff = sizeof(Elf64_Ehdr);
     eh->e_shoff = shoff;
-    eh->e_ehsize = sizeof(Elf64_Ehdr);
     eh->e_phentsize = sizeof(Elf64_Phdr);
     eh->e_phnum = 3;
-    eh->e_shentsize = sizeof(Elf64_Shdr);
     eh->e_shnum = NSECS;
     eh->e_shstrndx = NSECS - 1;
     Elf64_Phdr *ph = (Elf64_Phdr *)(w.p + sizeof(Elf64_Ehdr));
@@ -162,6 +154,19 @@ uint8_t *synth_elf(const struct synth_elf_opts *o, size_t *len)
     ph[2] = (Elf64_Phdr){PT_TLS, PF_R, tls, SYNTH_ELF_BASE + tls, SYNTH_ELF_BASE + tls, 0, 8, 8};
     *len = w.len;
     return w.p;
+}
+
+void synth_elf_header(Elf64_Ehdr *e)
+{
+    memcpy(e->e_ident, ELFMAG, SELFMAG);
+    e->e_ident[EI_CLASS] = ELFCLASS64;
+    e->e_ident[EI_DATA] = ELFDATA2LSB;
+    e->e_ident[EI_VERSION] = EV_CURRENT;
+    e->e_type = ET_EXEC;
+    e->e_machine = EM_X86_64;
+    e->e_version = EV_CURRENT;
+    e->e_ehsize = sizeof *e;
+    e->e_shentsize = sizeof(Elf64_Shdr);
 }
 
 int synth_write_file(const char *path, const void *p, size_t n)

@@ -8,6 +8,7 @@
 #ifndef GOPROF_SYNTH_ELF_H
 #define GOPROF_SYNTH_ELF_H
 
+#include <elf.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ struct synth_elf_opts {
 
 /* The file's bytes (malloc'd; *len set), or NULL when the names do not fit. */
 uint8_t *synth_elf(const struct synth_elf_opts *o, size_t *len);
+
+/* Fills what every ELF file goprof reads has in its header: a 64-bit
+ * little-endian x86-64 executable with 64-bit section headers. */
+void synth_elf_header(Elf64_Ehdr *e);
 
 /* Writes n bytes to path. Returns 0 or -1 (errno set). */
 int synth_write_file(const char *path, const void *p, size_t n);

@@ -23,6 +23,7 @@
 #include "elfimage.h"
 #include "godwarf.h"
 #include "gooffsets.h"
+#include "synth_elf.h"
 #include "tmpdir.h"
 
 /* ---- the table against gooffsets_dwarf.txt -------------------------------- */
@@ -331,23 +332,12 @@ static const char *write_elf(const struct sec *s, size_t n)
     while (f.len % 8)
         u8(&f, 0);
     Elf64_Ehdr *e = (Elf64_Ehdr *)f.p;
-    memcpy(e->e_ident, ELFMAG, SELFMAG);
-    e->e_ident[EI_CLASS] = ELFCLASS64;
-    e->e_ident[EI_DATA] = ELFDATA2LSB;
-    e->e_ident[EI_VERSION] = EV_CURRENT;
-    e->e_type = ET_EXEC;
-    e->e_machine = EM_X86_64;
-    e->e_version = EV_CURRENT;
-    e->e_ehsize = sizeof *e;
-    e->e_shentsize = sizeof(Elf64_Shdr);
+    synth_elf_header(e);
     e->e_shnum = (Elf64_Half)(n + 2);
     e->e_shstrndx = (Elf64_Half)(n + 1);
     e->e_shoff = f.len;
     put(&f, sh, (n + 2) * sizeof *sh);
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(f.p, 1, f.len, fp), f.len);
-    fclose(fp);
+    assert_int_equal(synth_write_file(path, f.p, f.len), 0);
     free(f.p);
     free(shstr.p);
     return path;
