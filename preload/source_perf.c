@@ -76,7 +76,12 @@ int source_perf_probe(unsigned hz, bool *exclude_kernel, char *why, size_t whyle
     return -1;
 }
 
-static uint64_t first_period(pid_t tid);
+/* The first period of the event of thread tid: a point spread over
+ * [1, full_period] by the tid (see source_perf_arm). */
+static uint64_t first_period(pid_t tid)
+{
+    return 1 + ((unsigned)tid * 2654435761u) % full_period;
+}
 
 int source_perf_arm(const struct source_cfg *c, pid_t tid, struct source_arm *out, char *why,
                     size_t whylen)
@@ -143,11 +148,6 @@ static __thread struct {
     int64_t acc;      /* the count up to which periods are accounted */
     uint64_t last;    /* the count at the previous delivery */
 } settling __attribute__((tls_model("initial-exec")));
-
-static uint64_t first_period(pid_t tid)
-{
-    return 1 + ((unsigned)tid * 2654435761u) % full_period;
-}
 
 uint64_t source_perf_weight(int fd, pid_t tid)
 {

@@ -415,17 +415,16 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
             stack_off = UINT32_MAX;
             rc = stack_locs(r, fc, &f->stacks[cur], f->pcs, trunc, no_g, on_signal, ids, &n);
         }
-        uint32_t m = n, off = stack_off;
-        uint32_t *use_off = &stack_off;
+        uint32_t m = n, group_off = UINT32_MAX;
+        uint32_t *off = &stack_off;
         if (!rc && o->group_by != GROUP_NONE) {
-            /* the group's root frame makes the stack differ per group */
+            /* the group's root frame makes the ids differ per group */
             int64_t g = group_loc(r, fc, o, o->group_by == GROUP_THREAD ? gc[i].thread : gc[i].goid);
             if (g < 0)
                 rc = -1;
             else
                 ids[m++] = (uint32_t)g;
-            use_off = &off;
-            off = UINT32_MAX;
+            off = &group_off;
         }
         if (!rc) {
             bool t = gc[i].thread != NO_THREAD;
@@ -434,7 +433,7 @@ static int add_stacks(struct report *r, struct file_ctx *fc, const struct report
                                     .tid = t ? f->threads[gc[i].thread].tid : 0,
                                     .goid = gc[i].goid,
                                     .thread_name = t ? tnames[gc[i].thread] : ""};
-            rc = add_sample(r, ids, m, &lab, use_off);
+            rc = add_sample(r, ids, m, &lab, off);
         }
         r->total_count += count;
     }
